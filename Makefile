@@ -1,0 +1,46 @@
+# The two commands: `make run` serves the demo, `make test` passes the tests.
+# Both set everything up first (virtualenv, install); nothing needs installing by hand.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app portal
+HOST ?= 127.0.0.1
+PORT ?= 5000
+PORTAL_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
+PORTAL_TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: install run migrate seed test test-services bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+migrate: install
+	$(FLASK) migrate
+
+seed: migrate
+	$(FLASK) seed-demo
+
+# Embedded defaults: SQLite in instance/, jobs in-process, mail written to instance/mail/
+# and listed at /dev/mail.
+run: seed
+	PORTAL_DEV=1 $(FLASK) run --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest
+
+# The same suite against the real PostgreSQL and Redis.
+test-services: install
+	PORTAL_TEST_DATABASE_URL=$(PORTAL_TEST_DATABASE_URL) PORTAL_TEST_REDIS_URL=$(PORTAL_TEST_REDIS_URL) \
+		$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python tests/bench/browse.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,48 @@
+"""Tandem: the mentoring program portal. ``create_app`` builds the Flask app."""
+import logging
+import sys
+
+from flask import Flask
+
+from . import config
+
+
+def create_app(test_config=None):
+    app = Flask(__name__, instance_path=config.instance_path(), instance_relative_config=True)
+    config.load(app, test_config)
+    _configure_logging(app)
+
+    from . import db, security, site, templating
+    from .extensions import csrf, htmx, limiter, login_manager
+
+    db.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    limiter.init_app(app)
+    security.init_app(app)
+    templating.init_app(app)
+
+    from .auth import views as auth_views
+    from .coordinator import views as coordinator_views
+    from .members import views as members_views
+
+    login_manager.init_app(app)
+    auth_views.init_login(login_manager)
+    app.register_blueprint(site.bp)
+    app.register_blueprint(auth_views.bp)
+    app.register_blueprint(members_views.bp)
+    app.register_blueprint(coordinator_views.bp)
+    site.register_error_handlers(app)
+
+    from . import commands
+
+    commands.init_app(app)
+    return app
+
+
+def _configure_logging(app):
+    if not any(isinstance(h, logging.StreamHandler) for h in app.logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        app.logger.addHandler(handler)
+    app.logger.setLevel(logging.INFO)

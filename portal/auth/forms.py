@@ -1,0 +1,40 @@
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from ..forms import valid_time_zone
+
+EMAIL = [DataRequired("Enter your email address."), Email("Enter an email address like name@example.org."),
+         Length(max=254)]
+NEW_PASSWORD = [DataRequired("Choose a password."), Length(max=200)]
+CONFIRM = [DataRequired("Type the password again."), EqualTo("password", "The two passwords are not the same.")]
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=EMAIL)
+    password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
+    remember = BooleanField("Keep me logged in on this device")
+
+
+class AcceptInvitationForm(FlaskForm):
+    name = StringField("Your name", validators=[DataRequired("Enter your name."), Length(max=120)])
+    password = PasswordField("Choose a password", validators=NEW_PASSWORD)
+    confirm = PasswordField("Password again", validators=CONFIRM)
+    time_zone = HiddenField(default="UTC", validators=[valid_time_zone])
+
+
+class RegisterForm(AcceptInvitationForm):
+    email = EmailField("Work email", validators=EMAIL)
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField("Email", validators=EMAIL)
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=NEW_PASSWORD)
+    confirm = PasswordField("New password again", validators=CONFIRM)
+
+
+class ChangePasswordForm(ResetPasswordForm):
+    current_password = PasswordField("Current password", validators=[DataRequired("Enter your current password.")])

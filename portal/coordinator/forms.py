@@ -1,0 +1,18 @@
+from flask_wtf import FlaskForm
+from wtforms import EmailField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length
+
+from ..forms import choices
+from ..models import User
+
+
+class InviteForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired("Enter the email address to invite."),
+                                            Email("Enter an email address like name@example.org."), Length(max=254)])
+    name = StringField("Name (optional)", validators=[Length(max=120)])
+    role = SelectField("Role", choices=choices([(User.MEMBER, "Member"), (User.COORDINATOR, "Coordinator")]))
+
+
+class TopicForm(FlaskForm):
+    name = StringField("New topic", validators=[DataRequired("Enter the topic's name."),
+                                                Length(max=60, message="Keep a topic under 60 characters.")])

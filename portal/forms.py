@@ -1,0 +1,32 @@
+"""Shared form pieces: time zone choices and field validators."""
+from zoneinfo import available_timezones
+
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import ValidationError
+
+
+def choices(pairs):
+    """(value, label) pairs as WTForms choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def time_zone_choices():
+    return choices((name, name.replace("_", " ")) for name in _zones())
+
+
+_ZONES = None
+
+
+def _zones():
+    global _ZONES
+    if _ZONES is None:
+        _ZONES = sorted(
+            z for z in available_timezones()
+            if "/" in z and not z.startswith(("Etc/", "SystemV/", "US/", "posix/", "right/"))
+        ) + ["UTC"]
+    return _ZONES
+
+
+def valid_time_zone(form, field):
+    if field.data not in set(_zones()):
+        raise ValidationError("Choose a time zone from the list, such as Europe/Berlin.")

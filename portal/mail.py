@@ -1,0 +1,92 @@
+"""Building and sending email.
+
+With ``PORTAL_SMTP_URL`` (``smtp://user:pass@host:587``; ``smtps://`` for
+implicit TLS) messages go over SMTP with STARTTLS when the server offers it;
+without it they are written as ``.eml`` files under the mail folder.
+Callers send after their transaction has committed.
+"""
+import os
+import smtplib
+import ssl
+import uuid
+from email import message_from_binary_file, policy
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from flask import current_app, render_template
+
+from .models import utcnow
+
+
+class MailError(Exception):
+    """The message could not be handed to the mail server."""
+
+
+def build(to, subject, template, **context):
+    """A multipart message from ``mail/<template>.txt`` and ``.html``."""
+    app = current_app
+    context.setdefault("base_url", app.config["BASE_URL"].rstrip("/"))
+    message = EmailMessage()
+    message["From"] = app.config["MAIL_FROM"]
+    message["To"] = formataddr((context.get("to_name", ""), to))
+    message["Subject"] = subject
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = make_msgid(domain=urlparse(context["base_url"]).hostname or "localhost")
+    message.set_content(render_template(f"mail/{template}.txt", **context))
+    message.add_alternative(render_template(f"mail/{template}.html", **context), subtype="html")
+    return message
+
+
+def send(message):
+    url = current_app.config.get("SMTP_URL")
+    if url:
+        _send_smtp(message, url, current_app.config["SMTP_TIMEOUT"])
+    else:
+        _write_file(message, current_app.config["MAIL_DIR"])
+    current_app.logger.info("mail %r sent to %s", message["Subject"], message["To"])
+
+
+def _send_smtp(message, url, timeout):
+    parts = urlparse(url)
+    host = parts.hostname or "localhost"
+    try:
+        if parts.scheme == "smtps":
+            client = smtplib.SMTP_SSL(host, parts.port or 465, timeout=timeout,
+                                      context=ssl.create_default_context())
+        else:
+            client = smtplib.SMTP(host, parts.port or 587, timeout=timeout)
+        with client:
+            client.ehlo()
+            if parts.scheme == "smtp" and client.has_extn("starttls"):
+                client.starttls(context=ssl.create_default_context())
+                client.ehlo()
+            if parts.username:
+                client.login(unquote(parts.username), unquote(parts.password or ""))
+            client.send_message(message)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise MailError(str(exc)) from exc
+
+
+def _write_file(message, folder):
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    name = f"{utcnow():%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}.eml"
+    tmp = path / (name + ".tmp")
+    tmp.write_bytes(bytes(message))
+    os.replace(tmp, path / name)
+
+
+def written(folder=None):
+    """The ``.eml`` files of the embedded mail folder, newest first."""
+    path = Path(folder or current_app.config["MAIL_DIR"])
+    if not path.is_dir():
+        return []
+    messages = []
+    for file in sorted(path.glob("*.eml"), reverse=True):
+        with file.open("rb") as fh:
+            msg = message_from_binary_file(fh, policy=policy.default)
+        messages.append((file.name, msg))
+    return messages
+

@@ -1,0 +1,138 @@
+"""Profile forms: one class per wizard step; the edit page uses all of them."""
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, Form, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from .. import vocab
+from ..forms import choices, time_zone_choices, valid_time_zone
+
+MAX_CAPACITY = 10
+
+
+class CheckboxList(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def _choice(label):
+    return [("", f"Choose {label}")]
+
+
+def _options(*groups):
+    return choices(pair for group in groups for pair in group)
+
+
+class AboutForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired("Enter your name."), Length(max=120, message="Keep your name under 120 characters.")])
+    headline = StringField("Headline", description="One line others see first, such as “Product lead who loves first-time managers”.",
+                           validators=[Length(max=140, message="Keep the headline under 140 characters.")])
+    bio = TextAreaField("About you", description="A few sentences. Markdown works: *emphasis*, lists and links.",
+                        validators=[Length(max=5000, message="Keep this under 5,000 characters.")])
+    organization = StringField("Organization", validators=[DataRequired("Enter your organization, or “Independent”."), Length(max=120, message="Keep the organization under 120 characters.")])
+    job_title = StringField("Job title", validators=[Length(max=120, message="Keep the job title under 120 characters.")])
+    job_level = SelectField("Job level", choices=_options(_choice("a level"), vocab.JOB_LEVELS),
+                            validators=[DataRequired("Choose your job level.")])
+    industry = SelectField("Industry or practice area", choices=_options(_choice("an industry"), vocab.INDUSTRIES),
+                           validators=[DataRequired("Choose your industry or practice area.")])
+    country = SelectField("Country", validators=[DataRequired("Choose the country you work in.")])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.country.choices = _options(_choice("a country"), vocab.countries())
+
+
+class OffersForm(FlaskForm):
+    offers_mentoring = BooleanField("I offer mentoring")
+    offered_topics = CheckboxList("Topics I can mentor on", coerce=int, validate_choice=True)
+    suggested_offer = StringField("Suggest another topic", description="Coordinators add it to the list for everyone.",
+                                  validators=[Length(max=60, message="Keep a topic under 60 characters.")])
+    capacity = IntegerField("How many mentees at once", default=1, validators=[
+        Optional(), NumberRange(min=0, max=MAX_CAPACITY, message=f"Choose a number from 0 to {MAX_CAPACITY}.")])
+
+    def validate_offered_topics(self, field):
+        if self.offers_mentoring.data and not field.data and not (self.suggested_offer.data or "").strip():
+            raise ValidationError("Choose at least one topic you can mentor on, or suggest one.")
+
+    def validate_capacity(self, field):
+        if self.offers_mentoring.data and not field.data:
+            raise ValidationError("Say how many mentees you can take at once (at least 1).")
+
+
+class SeeksForm(FlaskForm):
+    seeks_mentoring = BooleanField("I am looking for a mentor")
+    sought_topics = CheckboxList("Topics I want to learn about", coerce=int, validate_choice=True)
+    suggested_seek = StringField("Suggest another topic", validators=[Length(max=60, message="Keep a topic under 60 characters.")])
+
+    def validate_sought_topics(self, field):
+        if self.seeks_mentoring.data and not field.data and not (self.suggested_seek.data or "").strip():
+            raise ValidationError("Choose at least one topic you want to learn about, or suggest one.")
+
+
+class PracticalForm(FlaskForm):
+    time_zone = SelectField("Time zone", validators=[valid_time_zone])
+    languages = CheckboxList("Languages you can mentor or be mentored in",
+                             validators=[InputRequired("Choose at least one language.")])
+    meeting_formats = CheckboxList("Ways you like to meet", choices=choices(vocab.MEETING_FORMATS),
+                                   validators=[InputRequired("Choose at least one way to meet.")])
+    availability_note = TextAreaField("Availability", description="For example: “Tuesday and Thursday evenings, two calls a month”.",
+                                      validators=[Length(max=500, message="Keep this under 500 characters.")])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.time_zone.choices = time_zone_choices()
+        self.languages.choices = choices(vocab.languages())
+
+
+class ProfileForm(AboutForm, OffersForm, SeeksForm, PracticalForm):
+    """The whole profile on one page."""
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        if ok and not (self.offers_mentoring.data or self.seeks_mentoring.data):
+            self.offers_mentoring.errors.append("Offer mentoring, look for a mentor, or both.")
+            return False
+        return ok
+
+
+STEP_FORMS = {1: AboutForm, 2: OffersForm, 3: SeeksForm, 4: PracticalForm}
+
+
+class BrowseForm(Form):
+    """The filters of /mentors, read from the query string (no CSRF: a GET that changes nothing)."""
+
+    q = StringField("Search", validators=[Optional(), Length(max=100)])
+    topic = SelectField("Topic", coerce=lambda v: int(v) if v not in (None, "") else None, validate_choice=False)
+    level = SelectField("Job level", choices=_options([("", "Any level")], vocab.JOB_LEVELS), validate_choice=False)
+    industry = SelectField("Industry", choices=_options([("", "Any industry")], vocab.INDUSTRIES), validate_choice=False)
+    region = SelectField("Region", choices=_options([("", "Anywhere")], vocab.REGIONS), validate_choice=False)
+    language = SelectField("Language", validate_choice=False)
+    overlap = BooleanField("Overlaps my working hours")
+    show_full = BooleanField("Show mentors with no free place")
+    sort = SelectField("Sort", choices=choices([("match", "Best match for me"), ("name", "Name"), ("recent", "Recently active")]),
+                       validate_choice=False)
+    page = IntegerField("Page", default=1, validators=[Optional()])
+
+    def __init__(self, formdata, topics):
+        super().__init__(formdata)
+        self.topic.choices = _options([("", "Any topic")], [(t.id, t.name) for t in topics])
+        self.language.choices = _options([("", "Any language")], vocab.languages())
+
+    def filters(self):
+        """The filters as the service takes them; unknown values count as "any"."""
+        from .services import BrowseFilters
+
+        def known(field):
+            values = {str(choice.value) for choice in field.choices}
+            return field.data if str(field.data) in values else field.choices[0].value
+
+        try:
+            page = int(self.page.raw_data[0]) if self.page.raw_data else 1
+        except (TypeError, ValueError):
+            page = 1
+        return BrowseFilters(
+            q=(self.q.data or "").strip()[:100], topic=known(self.topic) or None, level=known(self.level),
+            industry=known(self.industry), region=known(self.region), language=known(self.language),
+            overlap=bool(self.overlap.data), show_full=bool(self.show_full.data),
+            sort=known(self.sort) or "match", page=page,
+        )

@@ -1,0 +1,293 @@
+"""Profiles and browsing: saving a profile, finding mentors, places left."""
+import math
+from dataclasses import dataclass
+
+from peewee import JOIN, fn
+
+from .. import audit, matching, vocab
+from ..db import write_lock
+from ..models import Mentorship, Profile, ProfileLanguage, ProfileTopic, Topic, User, utcnow
+
+WIZARD_STEPS = {
+    1: "About you",
+    2: "Topics you offer",
+    3: "Topics you seek",
+    4: "Time zone, languages and availability",
+}
+
+
+class ProfileError(Exception):
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.field = field
+
+
+# --- reading -------------------------------------------------------------------
+
+def approved_topics():
+    return list(Topic.select().where(Topic.approved == True).order_by(fn.LOWER(Topic.name)))  # noqa: E712
+
+
+def topic_ids(profile, kind):
+    return [link.topic_id for link in ProfileTopic.select(ProfileTopic.topic)
+            .where((ProfileTopic.profile == profile) & (ProfileTopic.kind == kind))]
+
+
+def language_codes(profile):
+    return [link.code for link in ProfileLanguage.select(ProfileLanguage.code)
+            .where(ProfileLanguage.profile == profile).order_by(ProfileLanguage.code)]
+
+
+def active_mentee_count(user):
+    return Mentorship.select().where((Mentorship.mentor == user) & (Mentorship.status == Mentorship.ACTIVE)).count()
+
+
+def places_left(profile):
+    if not profile.offers_mentoring:
+        return 0
+    return max(0, profile.capacity - active_mentee_count(profile.user_id))
+
+
+def visible_member(member_id, viewer):
+    """A member whose profile the viewer may open (active ones; coordinators see all), or None."""
+    query = Profile.select(Profile, User).join(User).where(Profile.user == member_id)
+    if not viewer.is_coordinator:
+        query = query.where(User.active == True)  # noqa: E712
+    profile = query.first()
+    if profile is None:
+        return None
+    profile.user.__dict__["_profile"] = profile
+    return profile.user
+
+
+def topics_by_kind(profile):
+    """{'offers': [Topic…], 'seeks': [Topic…]} for one profile, in one query."""
+    result = {ProfileTopic.OFFERS: [], ProfileTopic.SEEKS: []}
+    query = (ProfileTopic.select(ProfileTopic.kind, Topic).join(Topic)
+             .where(ProfileTopic.profile == profile).order_by(fn.LOWER(Topic.name)))
+    for link in query:
+        result[link.kind].append(link.topic)
+    return result
+
+
+# --- writing -------------------------------------------------------------------
+
+PROFILE_FIELDS = (
+    "headline", "bio", "organization", "job_title", "job_level", "industry", "country",
+    "offers_mentoring", "seeks_mentoring", "capacity", "availability_note",
+)
+
+
+def save_profile(user, data, step=None):
+    """Save the fields present in ``data`` (a wizard step or the whole edit form).
+
+    ``data`` may hold: the PROFILE_FIELDS, ``name``, ``time_zone``,
+    ``languages`` (codes), ``meeting_formats`` (codes), ``offered_topics`` and
+    ``sought_topics`` (topic ids), ``suggested_offer`` and ``suggested_seek``
+    (a new topic's name: kept on the profile, shown to others once approved).
+    """
+    profile = user.profile
+    with write_lock():
+        if "name" in data:
+            user.name = data["name"].strip()
+        if "time_zone" in data:
+            user.time_zone = data["time_zone"]
+        user.save()
+        for name in PROFILE_FIELDS:
+            if name in data:
+                value = data[name]
+                setattr(profile, name, value.strip() if isinstance(value, str) else value)
+        if "country" in data:
+            profile.region = vocab.region_of(profile.country) or ""
+        if "meeting_formats" in data:
+            profile.meeting_formats = " ".join(c for c, _ in vocab.MEETING_FORMATS if c in data["meeting_formats"])
+        if not profile.offers_mentoring:
+            profile.capacity = 0
+        if "offered_topics" in data:
+            ids = set(data["offered_topics"]) | _suggest_topic(user, data.get("suggested_offer"))
+            _replace_topics(profile, ProfileTopic.OFFERS, ids if profile.offers_mentoring else set())
+        if "sought_topics" in data:
+            ids = set(data["sought_topics"]) | _suggest_topic(user, data.get("suggested_seek"))
+            _replace_topics(profile, ProfileTopic.SEEKS, ids if profile.seeks_mentoring else set())
+        if "languages" in data:
+            ProfileLanguage.delete().where(ProfileLanguage.profile == profile).execute()
+            rows = [{"profile": profile.user_id, "code": code} for code in sorted(set(data["languages"]))]
+            if rows:
+                ProfileLanguage.insert_many(rows).execute()
+        if step is not None:
+            profile.wizard_step = max(profile.wizard_step, step + 1)
+            if step == max(WIZARD_STEPS):
+                profile.completed = True
+        elif not profile.completed:
+            profile.completed = True
+        profile.updated_at = utcnow()
+        profile.save()
+        audit.record(user, "profile.updated", f"user:{user.id}", f"step {step}" if step else "edit")
+    return profile
+
+
+def _replace_topics(profile, kind, ids):
+    valid = {t.id for t in Topic.select(Topic.id).where(Topic.id.in_(sorted(ids)))} if ids else set()
+    ProfileTopic.delete().where((ProfileTopic.profile == profile) & (ProfileTopic.kind == kind)).execute()
+    if valid:
+        ProfileTopic.insert_many([{"profile": profile.user_id, "topic": t, "kind": kind} for t in sorted(valid)]).execute()
+
+
+def _suggest_topic(user, name):
+    """A topic a member proposes: kept on their profile, listed for others once approved."""
+    name = " ".join((name or "").split())
+    if not name:
+        return set()
+    existing = Topic.get_or_none(fn.LOWER(Topic.name) == name.lower())
+    if existing:
+        return {existing.id}
+    topic = Topic.create(name=name, approved=False, suggested_by=user)
+    audit.record(user, "topic.suggested", f"topic:{topic.id}", name)
+    return {topic.id}
+
+
+# --- browsing ------------------------------------------------------------------
+
+@dataclass
+class BrowseFilters:
+    q: str = ""
+    topic: int | None = None
+    level: str = ""
+    industry: str = ""
+    region: str = ""
+    language: str = ""
+    overlap: bool = False
+    show_full: bool = False
+    sort: str = "match"
+    page: int = 1
+
+
+@dataclass
+class Card:
+    user: User
+    profile: Profile
+    places_left: int
+    topics: list
+    languages: list
+    match: matching.Match | None
+
+
+@dataclass
+class BrowseResult:
+    cards: list
+    total: int
+    page: int
+    pages: int
+    filters: BrowseFilters
+
+
+def seeker_for(user):
+    """What matching needs of the member who browses (three small queries)."""
+    profile = user.profile
+    sought = (Topic.select(Topic.id, Topic.name).join(ProfileTopic)
+              .where((ProfileTopic.profile == profile) & (ProfileTopic.kind == ProfileTopic.SEEKS)))
+    names = {t.id: t.name for t in sought}
+    return matching.Seeker(
+        level=profile.job_level, organization=profile.organization, time_zone=user.time_zone,
+        topic_ids=frozenset(names), topic_names=names, languages=frozenset(language_codes(profile)),
+    )
+
+
+def browse_mentors(viewer, filters, page_size=20):
+    """Members who offer mentoring, filtered and ranked for ``viewer``.
+
+    Runs a fixed number of queries whatever the page size or member count:
+    the viewer's topics and languages, the zones in use, the count, the page,
+    and the page's topics and languages.
+    """
+    seeker = seeker_for(viewer)
+    mentees = (Mentorship.select(fn.COUNT(Mentorship.id))
+               .where((Mentorship.mentor == Profile.user) & (Mentorship.status == Mentorship.ACTIVE)))
+    places = Profile.capacity - mentees
+    conditions = [
+        User.active == True,  # noqa: E712
+        Profile.completed == True,  # noqa: E712
+        Profile.offers_mentoring == True,  # noqa: E712
+        User.id != viewer.id,
+    ]
+    if not filters.show_full:
+        conditions.append(places > 0)
+    for word in filters.q.split()[:8]:
+        topic_hit = (ProfileTopic.select(ProfileTopic.id).join(Topic)
+                     .where((ProfileTopic.profile == Profile.user) & (ProfileTopic.kind == ProfileTopic.OFFERS)
+                            & Topic.name.contains(word)))
+        conditions.append(User.name.contains(word) | Profile.headline.contains(word)
+                          | Profile.organization.contains(word) | Profile.job_title.contains(word)
+                          | Profile.bio.contains(word) | fn.EXISTS(topic_hit))
+    if filters.topic:
+        conditions.append(fn.EXISTS(ProfileTopic.select(ProfileTopic.id).where(
+            (ProfileTopic.profile == Profile.user) & (ProfileTopic.kind == ProfileTopic.OFFERS)
+            & (ProfileTopic.topic == filters.topic))))
+    if filters.level:
+        conditions.append(Profile.job_level == filters.level)
+    if filters.industry:
+        conditions.append(Profile.industry == filters.industry)
+    if filters.region:
+        conditions.append(Profile.region == filters.region)
+    if filters.language:
+        conditions.append(fn.EXISTS(ProfileLanguage.select(ProfileLanguage.id).where(
+            (ProfileLanguage.profile == Profile.user) & (ProfileLanguage.code == filters.language))))
+    ranked = filters.sort == "match"
+    zones = []
+    if ranked or filters.overlap:
+        zones = [row.time_zone for row in User.select(User.time_zone).distinct()]
+    if filters.overlap:
+        conditions.append(User.time_zone.in_(matching.overlapping_zones(viewer.time_zone, zones) or [""]))
+    if ranked and seeker.languages:
+        conditions.append(fn.EXISTS(ProfileLanguage.select(ProfileLanguage.id).where(
+            (ProfileLanguage.profile == Profile.user) & ProfileLanguage.code.in_(sorted(seeker.languages)))))
+
+    where = _all(conditions)
+    total = Profile.select().join(User).where(where).count()
+    pages = max(1, math.ceil(total / page_size))
+    page = min(max(1, filters.page), pages)
+
+    query = Profile.select(Profile, User, places.alias("places")).join(User).where(where)
+    if ranked:
+        score = matching.score_expression(seeker, Profile, User, ProfileTopic, zones)
+        query = query.select_extend(score.alias("score")).order_by(score.desc(), fn.LOWER(User.name), User.id)
+    elif filters.sort == "recent":
+        query = query.order_by(User.last_seen.desc(nulls="last"), User.id)
+    else:
+        query = query.order_by(fn.LOWER(User.name), User.id)
+    rows = list(query.paginate(page, page_size))
+
+    ids = [row.user_id for row in rows]
+    topics, languages = _topics_and_languages(ids)
+    cards = []
+    for row in rows:
+        offered = topics.get(row.user_id, [])
+        spoken = languages.get(row.user_id, [])
+        candidate = matching.Candidate(
+            level=row.job_level, organization=row.organization, time_zone=row.user.time_zone,
+            topic_ids=frozenset(t.id for t in offered), languages=frozenset(spoken),
+        )
+        row.user.__dict__["_profile"] = row
+        cards.append(Card(user=row.user, profile=row, places_left=max(0, row.places), topics=offered,
+                          languages=spoken, match=matching.explain(seeker, candidate)))
+    return BrowseResult(cards=cards, total=total, page=page, pages=pages, filters=filters)
+
+
+def _topics_and_languages(profile_ids):
+    topics, languages = {}, {}
+    if not profile_ids:
+        return topics, languages
+    for link in (ProfileTopic.select(ProfileTopic.profile, Topic).join(Topic)
+                 .where(ProfileTopic.profile.in_(profile_ids) & (ProfileTopic.kind == ProfileTopic.OFFERS))
+                 .order_by(fn.LOWER(Topic.name))):
+        topics.setdefault(link.profile_id, []).append(link.topic)
+    for link in ProfileLanguage.select().where(ProfileLanguage.profile.in_(profile_ids)).order_by(ProfileLanguage.code):
+        languages.setdefault(link.profile_id, []).append(link.code)
+    return topics, languages
+
+
+def _all(conditions):
+    expression = conditions[0]
+    for condition in conditions[1:]:
+        expression &= condition
+    return expression

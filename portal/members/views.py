@@ -1,0 +1,123 @@
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ..forms import choices
+from ..models import ProfileTopic
+from ..templating import render_page
+from . import services
+from .forms import STEP_FORMS, BrowseForm, ProfileForm
+
+bp = Blueprint("members", __name__)
+
+
+def _me():
+    return current_user._get_current_object()
+
+
+def _form_data(user):
+    """The current profile as form data, for prefilling a form."""
+    profile = user.profile
+    data = {name: getattr(profile, name) for name in services.PROFILE_FIELDS}
+    data.update(
+        name=user.name, time_zone=user.time_zone, meeting_formats=profile.formats,
+        languages=services.language_codes(profile),
+        offered_topics=services.topic_ids(profile, ProfileTopic.OFFERS),
+        sought_topics=services.topic_ids(profile, ProfileTopic.SEEKS),
+    )
+    if not profile.completed and not profile.offers_mentoring and not profile.seeks_mentoring:
+        data["seeks_mentoring"] = True
+    return data
+
+
+def _with_topics(form):
+    topics = [(t.id, t.name) for t in services.approved_topics()]
+    for name in ("offered_topics", "sought_topics"):
+        if name in form:
+            # A member's own suggestions waiting for approval stay on their form.
+            form[name].choices = choices(topics + _pending_topics(form[name].data))
+    return form
+
+
+def _pending_topics(selected):
+    from ..models import Topic
+
+    known = {t.id for t in services.approved_topics()}
+    waiting = [t for t in selected or [] if isinstance(t, int) and t not in known]
+    if not waiting:
+        return []
+    return [(t.id, f"{t.name} (waiting for approval)") for t in Topic.select().where(Topic.id.in_(waiting))]
+
+
+def _save_data(form):
+    return {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
+
+
+@bp.route("/profile/wizard/<int:step>", methods=["GET", "POST"])
+@login_required
+def wizard(step):
+    user = _me()
+    if step not in STEP_FORMS:
+        abort(404)
+    if step > user.profile.wizard_step and not user.profile.completed:
+        return redirect(url_for("members.wizard", step=user.profile.wizard_step))
+    form = _with_topics(STEP_FORMS[step](data=_form_data(user)))
+    if form.validate_on_submit():
+        if step == 3 and not form.seeks_mentoring.data and not user.profile.offers_mentoring:
+            form.seeks_mentoring.errors.append("Offer mentoring (step 2), look for a mentor, or both.")
+        else:
+            services.save_profile(user, _save_data(form), step=step)
+            if step < max(STEP_FORMS):
+                return redirect(url_for("members.wizard", step=step + 1))
+            flash("Your profile is ready. Here are the mentors who fit you best.", "success")
+            return redirect(url_for("members.mentors"))
+    return render_template("members/wizard.html", form=form, step=step, steps=services.WIZARD_STEPS,
+                           detect_zone=not user.profile.completed)
+
+
+@bp.route("/profile/edit", methods=["GET", "POST"])
+@login_required
+def edit_profile():
+    user = _me()
+    form = _with_topics(ProfileForm(data=_form_data(user)))
+    if form.validate_on_submit():
+        services.save_profile(user, _save_data(form))
+        flash("Your profile is saved.", "success")
+        return redirect(url_for("members.profile", member_id=user.id))
+    return render_template("members/edit.html", form=form)
+
+
+@bp.get("/members/<int:member_id>")
+@login_required
+def profile(member_id):
+    member = services.visible_member(member_id, _me())
+    if member is None:
+        abort(404)
+    return render_template(
+        "members/profile.html", member=member, profile=member.profile,
+        topics=services.topics_by_kind(member.profile), languages=services.language_codes(member.profile),
+        places_left=services.places_left(member.profile),
+    )
+
+
+@bp.get("/mentors")
+@login_required
+def mentors():
+    topics = services.approved_topics()
+    form = BrowseForm(request.args, topics)
+    filters = form.filters()
+    result = services.browse_mentors(_me(), filters, current_app.config["BROWSE_PAGE_SIZE"])
+    return render_page("members/mentors.html", block="results", form=form, result=result,
+                       query_args=_query_args(filters))
+
+
+def _query_args(filters):
+    """The active filters as query-string values, for page links that keep them."""
+    args = {}
+    for name in ("q", "topic", "level", "industry", "region", "language", "sort"):
+        value = getattr(filters, name)
+        if value:
+            args[name] = value
+    for name in ("overlap", "show_full"):
+        if getattr(filters, name):
+            args[name] = "y"
+    return args

@@ -1,0 +1,222 @@
+"""Fixtures: a fresh app and database per test, a logged-in client, members, mail.
+
+The suite runs on SQLite by default (a migrated template file copied per test)
+and on PostgreSQL and Redis when ``PORTAL_TEST_DATABASE_URL`` and
+``PORTAL_TEST_REDIS_URL`` are set (``make test-services``): there the schema is
+migrated once and the tables are emptied before each test.
+"""
+import logging
+import os
+import shutil
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+
+# The suite decides its own settings: nothing from the shell leaks in.
+for _name in [n for n in os.environ if n.startswith("PORTAL_") and not n.startswith("PORTAL_TEST_")]:
+    del os.environ[_name]
+
+from portal import create_app  # noqa: E402
+from portal.auth import services as accounts  # noqa: E402
+from portal.db import bind, database, migrate  # noqa: E402
+from portal.extensions import limiter  # noqa: E402
+from portal.models import ALL_MODELS, Profile, ProfileLanguage, ProfileTopic, Topic, User  # noqa: E402
+
+PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL")
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory):
+    if PG_URL:
+        bind(PG_URL)
+        with database.connection_context():
+            database.execute_sql("DROP SCHEMA public CASCADE")
+            database.execute_sql("CREATE SCHEMA public")
+        migrate()
+        return PG_URL
+    path = tmp_path_factory.mktemp("template") / "tandem.sqlite3"
+    bind(f"sqlite:///{path}")
+    migrate()
+    database.close()
+    return path
+
+
+@pytest.fixture
+def app(request, tmp_path, database_template, monkeypatch):
+    """A fresh app on an empty, migrated database.
+
+    CSRF checks are off unless the test is marked ``@pytest.mark.csrf``: the
+    security tests check that every state change refuses a missing token.
+    """
+    monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path / "instance"))
+    if PG_URL:
+        url = PG_URL
+        bind(url)
+        tables = ", ".join(f'"{m._meta.table_name}"' for m in ALL_MODELS)
+        with database.connection_context():
+            database.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    else:
+        path = tmp_path / "tandem.sqlite3"
+        shutil.copy(database_template, path)
+        url = f"sqlite:///{path}"
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test secret",
+        "DATABASE_URL": url,
+        "REDIS_URL": REDIS_URL,
+        "MAIL_DIR": str(tmp_path / "mail"),
+        "BASE_URL": "http://portal.test",
+        "WTF_CSRF_ENABLED": request.node.get_closest_marker("csrf") is not None,
+    })
+    with app.app_context():
+        limiter.reset()
+    yield app
+    if not database.is_closed():
+        database.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def db(app):
+    """An open connection for tests that read or write rows directly."""
+    with app.app_context():
+        database.connect(reuse_if_open=True)
+        yield database
+        database.close()
+
+
+class Mailbox:
+    """The mail the portal wrote (the embedded default), oldest first."""
+
+    def __init__(self, folder):
+        self.folder = Path(folder)
+
+    @property
+    def messages(self):
+        if not self.folder.is_dir():
+            return []
+        return [message_from_bytes(p.read_bytes(), policy=policy.default) for p in sorted(self.folder.glob("*.eml"))]
+
+    def to(self, email):
+        return [m for m in self.messages if email in m["To"]]
+
+    def last_to(self, email):
+        found = self.to(email)
+        assert found, f"no mail to {email}; mail written: {[m['To'] for m in self.messages]}"
+        return found[-1]
+
+    @staticmethod
+    def text(message):
+        return message.get_body(preferencelist=("plain",)).get_content()
+
+    def link(self, email, path_part):
+        """The first link in the last mail to ``email`` whose path contains ``path_part``, as a local path."""
+        import re
+
+        for url in re.findall(r"https?://\S+", self.text(self.last_to(email))):
+            if path_part in url:
+                return url.replace("http://portal.test", "")
+        raise AssertionError(f"no link with {path_part!r} in the mail to {email}")
+
+
+@pytest.fixture
+def mailbox(app):
+    return Mailbox(app.config["MAIL_DIR"])
+
+
+@pytest.fixture
+def topics(db):
+    names = ["Leadership", "Negotiation", "Python", "Public speaking", "Career change"]
+    return {name: Topic.create(name=name) for name in names}
+
+
+@pytest.fixture
+def make_member(db):
+    """Create a member with a completed profile; keyword arguments set the fields."""
+    counter = {"n": 0}
+
+    def make(name=None, email=None, role=User.MEMBER, password=PASSWORD, time_zone="Europe/Berlin",
+             offers=(), seeks=(), languages=("en",), capacity=None, completed=True, active=True, **profile):
+        counter["n"] += 1
+        n = counter["n"]
+        user = accounts.create_user(email or f"member{n}@example.org", name or f"Member {n}", role=role,
+                                    password=password, time_zone=time_zone)
+        if not active:
+            user.active = False
+            user.save()
+        fields = dict(headline=f"Headline {n}", organization=f"Org {n}", job_title="Engineer", job_level="mid",
+                      industry="technology", country="DE", region="europe", meeting_formats="video",
+                      offers_mentoring=bool(offers), seeks_mentoring=bool(seeks),
+                      capacity=capacity if capacity is not None else (2 if offers else 0),
+                      completed=completed, wizard_step=5 if completed else 1)
+        fields.update(profile)
+        Profile.update(**fields).where(Profile.user == user).execute()
+        for kind, items in ((ProfileTopic.OFFERS, offers), (ProfileTopic.SEEKS, seeks)):
+            for topic in items:
+                ProfileTopic.create(profile=user.id, topic=topic, kind=kind)
+        for code in languages:
+            ProfileLanguage.create(profile=user.id, code=code)
+        return User.get_by_id(user.id)
+
+    return make
+
+
+class Auth:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, email, password=PASSWORD, remember=False):
+        data = {"email": email, "password": password}
+        if remember:
+            data["remember"] = "y"
+        return self.client.post("/login", data=data)
+
+    def logout(self):
+        return self.client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return Auth(client)
+
+
+class QueryCounter(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.queries = []
+
+    def emit(self, record):
+        self.queries.append(record.getMessage())
+
+
+@pytest.fixture
+def count_queries():
+    """Counts the SQL statements peewee runs inside the ``with`` block."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def counting():
+        logger = logging.getLogger("peewee")
+        handler = QueryCounter()
+        old_level = logger.level
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(handler)
+        try:
+            yield handler.queries
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(old_level)
+
+    return counting
