@@ -74,6 +74,11 @@ class User(BaseModel):
             self.__dict__["_profile"] = Profile.get(Profile.user == self.id)
         return self.__dict__["_profile"]
 
+    @profile.setter
+    def profile(self, value):
+        # A query that joins Profile hands the row over here: no second query.
+        self.__dict__["_profile"] = value
+
 
 class Profile(BaseModel):
     user = ForeignKeyField(User, primary_key=True, backref="profile_rows", on_delete="CASCADE")

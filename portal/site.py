@@ -1,6 +1,7 @@
 """Site-wide pages: landing, health check, the dev mail page, error pages."""
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
+import peewee
 from werkzeug.exceptions import HTTPException
 
 from . import mail
@@ -81,9 +82,17 @@ def register_error_handlers(app):
             description = exc.description if exc.code == 400 and "CSRF" in (exc.description or "") else None
             if description:
                 description = "This form had expired or came from elsewhere. Reload the page and send it again."
-            response = render_error(exc.code, description)
-            return response
+            body, code = render_error(exc.code, description)
+            headers = {"Allow": ", ".join(exc.valid_methods)} if getattr(exc, "valid_methods", None) else {}
+            return body, code, headers
         return exc
+
+    @app.errorhandler(peewee.OperationalError)
+    @app.errorhandler(peewee.InterfaceError)
+    def database_unavailable(exc):
+        # The layout needs the database (who is logged in), so this page stands alone.
+        app.logger.error("database unavailable: %s", exc)
+        return render_template("site/unavailable.html"), 503, {"Retry-After": "30"}
 
     @app.errorhandler(Exception)
     def server_error(exc):
