@@ -1,5 +1,6 @@
 """Command-line commands: ``flask --app portal create-user | seed-demo``."""
 import click
+from email_validator import EmailNotValidError, validate_email
 
 from . import demo
 from .auth import services as accounts
@@ -16,6 +17,10 @@ def create_user_command(email, name, role, password):
     """Create an account that can log in at once."""
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        email = validate_email(email, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise click.BadParameter(str(error), param_hint="--email") from error
     problem = accounts.password_problem(password, email)
     if problem:
         raise click.BadParameter(problem, param_hint="--password")

@@ -77,6 +77,14 @@ def write_lock():
         yield txn
 
 
+def locked(query):
+    """``query`` taking row locks on PostgreSQL, for a read-then-write inside ``write_lock``.
+
+    SQLite needs none: the IMMEDIATE transaction already holds the only write lock.
+    """
+    return query.for_update() if is_postgres() else query
+
+
 def _open_connection():
     # The health check and static files open (or not) on their own terms.
     if request.endpoint in ("site.healthz", "static"):

@@ -30,3 +30,8 @@ def _zones():
 def valid_time_zone(form, field):
     if field.data not in set(_zones()):
         raise ValidationError("Choose a time zone from the list, such as Europe/Berlin.")
+
+
+def without_nul(value):
+    """A field filter: drops NUL characters, which nobody means to type and PostgreSQL cannot store."""
+    return value.replace("\x00", "") if isinstance(value, str) else value

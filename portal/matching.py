@@ -11,10 +11,15 @@ The parts of the score:
 - seniority: 2 points for a candidate one or two levels more senior, 1 for
   three or more; a candidate at the same level or junior who offers a sought
   topic scores 1 (peer or reverse mentoring);
-- working-hours overlap (08:00–18:00 local on weekdays): 2 points for 6 h or
-  more, 1 for 3 h or more;
-- a different organization: 1 point;
-- language: no shared language excludes the candidate from "best match".
+- working-hours overlap (08:00–18:00 local on weekdays), in whole hours
+  rounded down: 2 points for 6 h or more, 1 for 3 h or more;
+- a different organization (ignoring case and surrounding spaces; a blank
+  organization is never "different"): 1 point;
+- language: when the seeker names languages, a candidate who shares none of
+  them (or names none) is not eligible: left out of "best match".
+
+Only approved topics count: a topic waiting for approval is not shown to
+others, so it neither scores nor appears in the reasons.
 """
 import datetime as dt
 from dataclasses import dataclass, field
@@ -47,10 +52,17 @@ def overlap_points(hours):
     return 0
 
 
-@lru_cache(maxsize=4096)
 def overlap_hours(zone_a, zone_b, on=None):
-    """Hours in which both members' working days (08–18 local) overlap, on a weekday."""
-    day = on or _next_weekday(dt.date.today())
+    """Whole hours in which both members' working days (08–18 local) overlap.
+
+    ``on`` is the day (a weekday) on which to compare, by default the next
+    weekday from today: offsets change with daylight saving time.
+    """
+    return _overlap_hours(zone_a, zone_b, on or next_weekday())
+
+
+@lru_cache(maxsize=4096)
+def _overlap_hours(zone_a, zone_b, day):
     try:
         a, b = ZoneInfo(zone_a or "UTC"), ZoneInfo(zone_b or "UTC")
     except (KeyError, ValueError):
@@ -60,10 +72,13 @@ def overlap_hours(zone_a, zone_b, on=None):
     for shift in (-1, 0, 1):  # their working day may fall on our yesterday or tomorrow
         start_b, end_b = _working_window(day + dt.timedelta(days=shift), b)
         best = max(best, min(end_a, end_b) - max(start_a, start_b))
-    return round(best.total_seconds() / 3600)
+    # Rounded down: "6 h overlap" only when there are six whole hours (5:30 is 5).
+    return int(best.total_seconds() // 3600)
 
 
-def _next_weekday(day):
+def next_weekday(day=None):
+    """``day`` (default today), or the Monday after it when it falls on a weekend."""
+    day = day or dt.date.today()
     while day.weekday() >= 5:
         day += dt.timedelta(days=1)
     return day
@@ -85,6 +100,7 @@ class Seeker:
     topic_ids: frozenset = frozenset()
     languages: frozenset = frozenset()
     topic_names: dict = field(default_factory=dict)
+    on: dt.date | None = None  # the weekday on which working hours are compared (None: the next one)
 
 
 @dataclass
@@ -125,7 +141,7 @@ def explain(seeker, candidate):
         reasons.append((points, "reverse mentoring: junior to you, and offers your topic" if gap < 0
                         else "peer mentoring: same level, offers your topic"))
 
-    hours = overlap_hours(seeker.time_zone, candidate.time_zone)
+    hours = overlap_hours(seeker.time_zone, candidate.time_zone, seeker.on)
     points = overlap_points(hours)
     score += points
     reasons.append((points, f"{hours} h overlap in working hours" if hours else "no overlap in working hours"))
@@ -135,7 +151,7 @@ def explain(seeker, candidate):
         reasons.append((1, "different organization"))
 
     shared_languages = seeker.languages & candidate.languages
-    eligible = not (seeker.languages and candidate.languages) or bool(shared_languages)
+    eligible = not seeker.languages or bool(shared_languages)
     if shared_languages:
         names = vocab.language_names()
         reasons.append((0, "speaks " + ", ".join(sorted(names.get(c, c) for c in shared_languages))))
@@ -151,18 +167,32 @@ def different_organization(mine, theirs):
     return bool(mine and theirs and mine != theirs)
 
 
-def score_expression(seeker, Profile, User, ProfileTopic, zones):
+def topic_matches(seeker, ProfileTopic):
+    """Per profile, how many of the seeker's topics it offers (column ``matches``).
+
+    A grouped subquery to LEFT JOIN on ``profile_id`` (read through the
+    (topic, kind) index), or None when the seeker seeks no topic.
+    """
+    if not seeker.topic_ids:
+        return None
+    return (ProfileTopic.select(ProfileTopic.profile, fn.COUNT(ProfileTopic.id).alias("matches"))
+            .where(ProfileTopic.topic.in_(sorted(seeker.topic_ids)) & (ProfileTopic.kind == "offers"))
+            .group_by(ProfileTopic.profile))
+
+
+def score_expression(seeker, Profile, User, matches, zones, organizations=()):
     """The score of ``explain`` as one SQL expression over Profile joined to User.
 
-    ``zones`` are the time zones that occur among candidates; their overlap with
-    the seeker is computed here and written into the query as constants.
+    ``matches`` is the ``matches`` column of ``topic_matches`` joined in (None
+    when there is none). ``zones`` are the time zones that occur among
+    candidates, ``organizations`` the organization names: both are compared
+    with the seeker here, in Python, and written into the query as constants,
+    so that SQL and ``explain`` agree on every database (SQL's LOWER and TRIM
+    differ between databases and from Python's on non-ASCII letters and on
+    whitespace).
     """
-    if seeker.topic_ids:
-        topic_count = fn.COALESCE(
-            ProfileTopic.select(fn.COUNT(ProfileTopic.id))
-            .where((ProfileTopic.profile == Profile.user)
-                   & (ProfileTopic.kind == "offers")
-                   & (ProfileTopic.topic.in_(sorted(seeker.topic_ids)))), 0)
+    if matches is not None:
+        topic_count = fn.COALESCE(matches, 0)
         topic_points = topic_count * TOPIC_POINTS
         reverse = Case(None, [(topic_count > 0, 1)], 0)
     else:
@@ -173,16 +203,22 @@ def score_expression(seeker, Profile, User, ProfileTopic, zones):
               if (points := seniority_points(seeker.level, code, False))]
     seniority = Case(Profile.job_level, senior, reverse) if senior else reverse
 
-    overlapping = [(zone, points) for zone in zones
-                   if (points := overlap_points(overlap_hours(seeker.time_zone, zone)))]
-    overlap = Case(User.time_zone, overlapping, 0) if overlapping else Value(0)
+    by_points = {}
+    for zone in zones:
+        points = overlap_points(overlap_hours(seeker.time_zone, zone, seeker.on))
+        if points:
+            by_points.setdefault(points, []).append(zone)
+    overlap = (Case(None, [(User.time_zone.in_(sorted(by_points[points])), points)
+                           for points in sorted(by_points, reverse=True)], 0)
+               if by_points else Value(0))
 
-    mine = (seeker.organization or "").strip().lower()
-    organization = (Case(None, [((fn.LOWER(fn.TRIM(Profile.organization)) != mine)
-                                 & (fn.TRIM(Profile.organization) != ""), 1)], 0)
-                    if mine else Value(0))
+    if (seeker.organization or "").strip():
+        same = sorted(name for name in organizations if not different_organization(seeker.organization, name))
+        organization = Case(None, [(Profile.organization.in_(same), 0)], 1) if same else Value(1)
+    else:
+        organization = Value(0)
     return topic_points + seniority + overlap + organization
 
 
-def overlapping_zones(my_zone, zones, hours=OVERLAP_FILTER_HOURS):
-    return [zone for zone in zones if overlap_hours(my_zone, zone) >= hours]
+def overlapping_zones(my_zone, zones, hours=OVERLAP_FILTER_HOURS, on=None):
+    return [zone for zone in zones if overlap_hours(my_zone, zone, on) >= hours]

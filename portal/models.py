@@ -40,7 +40,7 @@ class User(BaseModel):
     role = CharField(default=MEMBER)
     active = BooleanField(default=True)
     verified = BooleanField(default=False)
-    time_zone = CharField(default="UTC")
+    time_zone = CharField(default="UTC", index=True)
     # Flask-Login's alternative token: rotating it ends every session.
     session_token = CharField(unique=True, default=new_token)
     created_at = DateTimeField(default=utcnow)
@@ -84,7 +84,7 @@ class Profile(BaseModel):
     user = ForeignKeyField(User, primary_key=True, backref="profile_rows", on_delete="CASCADE")
     headline = CharField(default="")
     bio = TextField(default="")
-    organization = CharField(default="")
+    organization = CharField(default="", index=True)
     job_title = CharField(default="")
     job_level = CharField(default="", index=True)
     industry = CharField(default="", index=True)

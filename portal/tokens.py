@@ -15,10 +15,11 @@ def make(purpose, payload):
     return _serializer(purpose).dumps(payload)
 
 
-def load(purpose, token, max_age):
+def load(purpose, token, max_age, expired="This link has expired."):
+    """The payload of a token we made for ``purpose``; ``expired`` says what to do when it is too old."""
     try:
         return _serializer(purpose).loads(token, max_age=max_age)
     except SignatureExpired as exc:
-        raise TokenError("This link has expired.") from exc
+        raise TokenError(expired) from exc
     except BadSignature as exc:
         raise TokenError("This link is not valid. Check that you copied all of it.") from exc

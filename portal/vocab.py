@@ -101,7 +101,8 @@ def languages():
     items = []
     for code in LANGUAGE_CODES:
         language = pycountry.languages.get(alpha_2=code)
-        items.append((code, language.name if language else code))
+        name = language.name if language else code
+        items.append((code, name.replace(" (macrolanguage)", "")))
     return sorted(items, key=lambda item: item[1])
 
 

@@ -1,4 +1,6 @@
 """The migration runner: an empty database gets the schema; a migrated one is left alone."""
+import pathlib
+
 from peewee import SqliteDatabase
 
 from portal import create_app
@@ -29,8 +31,10 @@ def test_migrate_on_a_migrated_database_changes_nothing(tmp_path, monkeypatch):
     again = runner.invoke(args=["migrate"])
     assert again.exit_code == 0
     assert again.output.strip() == "database is up to date"
-    history = SqliteDatabase(str(path)).execute_sql("SELECT name FROM schema_migration").fetchall()
-    assert history == [("0001_initial",)]
+    history = [name for (name,) in SqliteDatabase(str(path)).execute_sql(
+        "SELECT name FROM schema_migration ORDER BY name").fetchall()]
+    scripts = sorted(p.stem for p in pathlib.Path(MIGRATIONS_DIR).glob("[0-9]*.py"))
+    assert history == scripts and history[0] == "0001_initial"
 
 
 def test_the_configured_database_is_fully_migrated(app, runner):
@@ -52,7 +56,5 @@ def test_sqlite_runs_with_wal_foreign_keys_and_immediate_transactions(app, db):
 
 
 def test_migration_scripts_do_not_import_the_app_models():
-    import pathlib
-
     for script in pathlib.Path(MIGRATIONS_DIR).glob("[0-9]*.py"):
         assert "portal.models" not in script.read_text() and "from ..models" not in script.read_text()

@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from ..forms import valid_time_zone
 
@@ -8,6 +8,14 @@ EMAIL = [DataRequired("Enter your email address."), Email("Enter an email addres
          Length(max=254)]
 NEW_PASSWORD = [DataRequired("Choose a password."), Length(max=200)]
 CONFIRM = [DataRequired("Type the password again."), EqualTo("password", "The two passwords are not the same.")]
+
+
+def known_zone_or_utc(form, field):
+    """The browser fills in the hidden zone, so a person cannot fix it: keep UTC (the wizard asks)."""
+    try:
+        valid_time_zone(form, field)
+    except ValidationError:
+        field.data = "UTC"
 
 
 class LoginForm(FlaskForm):
@@ -20,7 +28,7 @@ class AcceptInvitationForm(FlaskForm):
     name = StringField("Your name", validators=[DataRequired("Enter your name."), Length(max=120)])
     password = PasswordField("Choose a password", validators=NEW_PASSWORD)
     confirm = PasswordField("Password again", validators=CONFIRM)
-    time_zone = HiddenField(default="UTC", validators=[valid_time_zone])
+    time_zone = HiddenField(default="UTC", validators=[known_zone_or_utc])
 
 
 class RegisterForm(AcceptInvitationForm):

@@ -8,9 +8,10 @@ import hashlib
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, url_for
+from peewee import IntegrityError
 
 from .. import audit, mail, tokens
-from ..db import database, write_lock
+from ..db import database, locked, write_lock
 from ..models import Invitation, Profile, User, new_token, utcnow
 
 _hasher = PasswordHasher()
@@ -115,6 +116,8 @@ def invite(coordinator, email, name="", role=User.MEMBER):
     """Record an invitation and email its link. Returns the invitation."""
     if not coordinator.is_coordinator:
         raise AccountError("Only coordinators can invite members.")
+    if role not in User.ROLES:
+        raise AccountError(f"Role must be one of {', '.join(User.ROLES)}.", "role")
     email = normalize_email(email)
     if User.select().where(User.email == email).exists():
         raise AccountError(f"{email} is already a member.", "email")
@@ -136,9 +139,11 @@ def send_invitation(invitation):
     mail.send(message)
 
 
-def invitation_for(token):
-    data = tokens.load("invite", token, current_app.config["INVITATION_MAX_AGE"])
-    invitation = Invitation.get_or_none(Invitation.id == data.get("id"))
+def invitation_for(token, lock=False):
+    data = tokens.load("invite", token, current_app.config["INVITATION_MAX_AGE"],
+                       expired="This invitation has expired. Ask your coordinator to send it again.")
+    query = Invitation.select().where(Invitation.id == data.get("id"))
+    invitation = (locked(query) if lock else query).first()
     if invitation is None or invitation.email != data.get("email"):
         raise tokens.TokenError("This invitation is not valid. Ask your coordinator for a new one.")
     if invitation.accepted_at is not None:
@@ -147,24 +152,29 @@ def invitation_for(token):
 
 
 def accept_invitation(token, name, password, time_zone="UTC"):
-    """Create the invitee's account; the link works once."""
-    with write_lock():
-        invitation = invitation_for(token)
-        if User.select().where(User.email == invitation.email).exists():
-            raise tokens.TokenError("An account with this email already exists. Log in instead.")
-        problem = password_problem(password, invitation.email)
-        if problem:
-            raise AccountError(problem, "password")
-        user = User.create(
-            email=invitation.email, name=name.strip(), role=invitation.role, verified=True,
-            password_hash=hash_password(password), time_zone=time_zone or "UTC",
-            last_login=utcnow(), last_seen=utcnow(),
-        )
-        Profile.create(user=user)
-        invitation.accepted_at = utcnow()
-        invitation.accepted_user = user
-        invitation.save()
-        audit.record(user, "invitation.accepted", f"invitation:{invitation.id}")
+    """Create the invitee's account; the link works once, even when two tabs send it at once."""
+    invitation = invitation_for(token)
+    problem = password_problem(password, invitation.email)
+    if problem:
+        raise AccountError(problem, "password")
+    password_hash = hash_password(password)  # slow on purpose: before the lock, not inside it
+    try:
+        with write_lock():
+            invitation = invitation_for(token, lock=True)
+            if User.select().where(User.email == invitation.email).exists():
+                raise tokens.TokenError("An account with this email already exists. Log in instead.")
+            user = User.create(
+                email=invitation.email, name=name.strip(), role=invitation.role, verified=True,
+                password_hash=password_hash, time_zone=time_zone or "UTC",
+                last_login=utcnow(), last_seen=utcnow(),
+            )
+            Profile.create(user=user)
+            invitation.accepted_at = utcnow()
+            invitation.accepted_user = user
+            invitation.save()
+            audit.record(user, "invitation.accepted", f"invitation:{invitation.id}")
+    except IntegrityError as exc:  # the same email won a race through another invitation
+        raise tokens.TokenError("An account with this email already exists. Log in instead.") from exc
     return user
 
 
@@ -192,13 +202,25 @@ def register(name, email, password, time_zone="UTC"):
         raise AccountError(problem, "password")
     existing = User.get_or_none(User.email == email)
     if existing is not None:
-        mail.send(mail.build(email, "You already have an account", "already_registered",
-                             to_name=existing.name, link=_external("auth.reset_request")))
+        hash_password(password)  # as long as creating the account would take
+        _send_quietly(mail.build(email, "You already have an account", "already_registered",
+                                 to_name=existing.name, link=_external("auth.reset_request")))
         return None
     user = create_user(email, name, password=password, verified=False, time_zone=time_zone)
     audit.record(user, "member.registered", f"user:{user.id}")
-    send_verification(user)
+    try:
+        send_verification(user)
+    except mail.MailError:
+        # The account exists; after logging in, the member can ask for the link again.
+        current_app.logger.exception("verification mail to %s not sent", user.email)
     return user
+
+
+def _send_quietly(message):
+    try:
+        mail.send(message)
+    except mail.MailError:
+        current_app.logger.exception("mail %r not sent", message["Subject"])
 
 
 def send_verification(user):
@@ -208,7 +230,8 @@ def send_verification(user):
 
 
 def verify(token):
-    data = tokens.load("verify", token, current_app.config["VERIFY_MAX_AGE"])
+    data = tokens.load("verify", token, current_app.config["VERIFY_MAX_AGE"],
+                       expired="This link has expired. Log in and ask for a new one.")
     user = User.get_or_none(User.id == data.get("id"))
     if user is None or user.email != data.get("email"):
         raise tokens.TokenError("This link is not valid. Check that you copied all of it.")
@@ -232,13 +255,15 @@ def request_password_reset(email):
     if user is None or not user.active:
         return
     token = tokens.make("reset", {"id": user.id, "pw": _password_fingerprint(user)})
-    mail.send(mail.build(user.email, "Reset your password", "reset", to_name=user.name,
-                         link=_external("auth.reset_password", token=token),
-                         minutes=current_app.config["RESET_MAX_AGE"] // 60))
+    # An error here would tell the asker that the address has an account; they can ask again.
+    _send_quietly(mail.build(user.email, "Reset your password", "reset", to_name=user.name,
+                             link=_external("auth.reset_password", token=token),
+                             minutes=current_app.config["RESET_MAX_AGE"] // 60))
 
 
 def user_for_reset(token):
-    data = tokens.load("reset", token, current_app.config["RESET_MAX_AGE"])
+    data = tokens.load("reset", token, current_app.config["RESET_MAX_AGE"],
+                       expired="This link has expired. Ask for a new one.")
     user = User.get_or_none(User.id == data.get("id"))
     if user is None or not user.active or data.get("pw") != _password_fingerprint(user):
         raise tokens.TokenError("This link has already been used or is no longer valid. Ask for a new one.")

@@ -1,7 +1,7 @@
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import COOKIE_NAME, current_user, login_required, login_user, logout_user
 
 from .. import tokens
 from ..extensions import failed_attempt, limiter
@@ -74,9 +74,20 @@ def login():
 def too_many_attempts(exc):
     """The login form again, with what was typed and the reason it waits."""
     form = LoginForm()
-    form.form_errors.append("Too many failed attempts. Please wait a minute, then try again "
+    form.form_errors.append(f"Too many failed attempts. Please wait {_wait_words(exc)}, then try again "
                             "or reset your password.")
     return render_template("auth/login.html", form=form, registration_open=services.registration_open()), 429
+
+
+def _wait_words(exc):
+    """How long the limit that was hit lasts: "a minute", "an hour", "10 minutes"."""
+    item = getattr(getattr(exc, "limit", None), "limit", None)
+    if item is None:
+        return "a minute"
+    unit = item.GRANULARITY.name
+    if item.multiples > 1:
+        return f"{item.multiples} {unit}s"
+    return ("an " if unit == "hour" else "a ") + unit
 
 
 @bp.post("/logout")
@@ -112,6 +123,7 @@ def accept_invitation(token):
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_login_limits, methods=["POST"])
 def register():
     if not services.registration_open():
         abort(404)
@@ -140,10 +152,15 @@ def verify(token):
 @bp.post("/verify/resend")
 @login_required
 def resend_verification():
-    if not current_user.verified:
+    if current_user.verified:
+        flash("Your email address is already confirmed.", "info")
+    else:
         services.send_verification(current_user._get_current_object())
-    flash(f"We sent a new confirmation link to {current_user.email}.", "info")
-    return redirect(request.referrer if _safe_next(urlsplit(request.referrer or "").path) else url_for("members.mentors"))
+        flash(f"We sent a new confirmation link to {current_user.email}.", "info")
+    # Back to the page the member was on: its path only, never another host.
+    back = urlsplit(request.referrer or "")
+    target = _safe_next(back.path + (f"?{back.query}" if back.query else ""))
+    return redirect(target or url_for("members.mentors"))
 
 
 @bp.route("/password/reset", methods=["GET", "POST"])
@@ -152,7 +169,8 @@ def reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():
         services.request_password_reset(form.email.data)
-        return render_template("auth/check_email.html", email=services.normalize_email(form.email.data), reset=True)
+        return render_template("auth/check_email.html", email=services.normalize_email(form.email.data), reset=True,
+                               minutes=current_app.config["RESET_MAX_AGE"] // 60)
     return render_template("auth/reset_request.html", form=form)
 
 
@@ -188,7 +206,9 @@ def change_password():
         except services.AccountError as error:
             getattr(form, error.field or "password").errors.append(str(error))
         else:
-            login_user(user)  # this session goes on with the new token; all others end
+            # This session goes on with the new token (and a remembered device stays
+            # remembered); all others end.
+            login_user(user, remember=current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME) in request.cookies)
             flash("Your password is changed. Other devices have been logged out.", "success")
             return redirect(url_for("members.edit_profile"))
     return render_template("auth/change_password.html", form=form)

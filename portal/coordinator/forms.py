@@ -2,7 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
-from ..forms import choices
+from ..forms import choices, without_nul
 from ..models import User
 
 
@@ -14,5 +14,6 @@ class InviteForm(FlaskForm):
 
 
 class TopicForm(FlaskForm):
-    name = StringField("New topic", validators=[DataRequired("Enter the topic's name."),
-                                                Length(max=60, message="Keep a topic under 60 characters.")])
+    name = StringField("New topic", filters=[without_nul],
+                       validators=[DataRequired("Enter the topic's name."),
+                                   Length(max=60, message="Keep a topic under 60 characters.")])

@@ -1,18 +1,33 @@
 """Profile forms: one class per wizard step; the edit page uses all of them."""
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, Form, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import vocab
-from ..forms import choices, time_zone_choices, valid_time_zone
+from ..forms import choices, time_zone_choices, valid_time_zone, without_nul
 
 MAX_CAPACITY = 10
+TOPIC_CHOICE = "Choose topics from the list."
 
 
 class CheckboxList(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+
+class Count(IntegerField):
+    """A small whole number: left empty it counts as 0, and text that is no number gets one clear message."""
+
+    def process_formdata(self, valuelist):
+        if valuelist and not valuelist[0].strip():
+            self.data = 0
+        else:
+            super().process_formdata(valuelist)
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            raise StopValidation()
 
 
 def _choice(label):
@@ -23,7 +38,16 @@ def _options(*groups):
     return choices(pair for group in groups for pair in group)
 
 
-class AboutForm(FlaskForm):
+class _ProfileStep(FlaskForm):
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            # Every text field of the profile drops NUL characters before it is checked.
+            if issubclass(unbound_field.field_class, StringField):
+                options = dict(options, filters=[*unbound_field.kwargs.get("filters", ()), without_nul])
+            return unbound_field.bind(form=form, **options)
+
+
+class AboutForm(_ProfileStep):
     name = StringField("Name", validators=[DataRequired("Enter your name."), Length(max=120, message="Keep your name under 120 characters.")])
     headline = StringField("Headline", description="One line others see first, such as “Product lead who loves first-time managers”.",
                            validators=[Length(max=140, message="Keep the headline under 140 characters.")])
@@ -32,23 +56,27 @@ class AboutForm(FlaskForm):
     organization = StringField("Organization", validators=[DataRequired("Enter your organization, or “Independent”."), Length(max=120, message="Keep the organization under 120 characters.")])
     job_title = StringField("Job title", validators=[Length(max=120, message="Keep the job title under 120 characters.")])
     job_level = SelectField("Job level", choices=_options(_choice("a level"), vocab.JOB_LEVELS),
+                            invalid_choice_message="Choose a job level from the list.",
                             validators=[DataRequired("Choose your job level.")])
     industry = SelectField("Industry or practice area", choices=_options(_choice("an industry"), vocab.INDUSTRIES),
+                           invalid_choice_message="Choose an industry or practice area from the list.",
                            validators=[DataRequired("Choose your industry or practice area.")])
-    country = SelectField("Country", validators=[DataRequired("Choose the country you work in.")])
+    country = SelectField("Country", invalid_choice_message="Choose a country from the list.",
+                          validators=[DataRequired("Choose the country you work in.")])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.country.choices = _options(_choice("a country"), vocab.countries())
 
 
-class OffersForm(FlaskForm):
+class OffersForm(_ProfileStep):
     offers_mentoring = BooleanField("I offer mentoring")
-    offered_topics = CheckboxList("Topics I can mentor on", coerce=int, validate_choice=True)
+    offered_topics = CheckboxList("Topics I can mentor on", coerce=int, invalid_choice_message=TOPIC_CHOICE)
     suggested_offer = StringField("Suggest another topic", description="Coordinators add it to the list for everyone.",
                                   validators=[Length(max=60, message="Keep a topic under 60 characters.")])
-    capacity = IntegerField("How many mentees at once", default=1, validators=[
-        Optional(), NumberRange(min=0, max=MAX_CAPACITY, message=f"Choose a number from 0 to {MAX_CAPACITY}.")])
+    capacity = Count("How many mentees at once", default=1,
+                     invalid_value_message=f"Enter a whole number from 0 to {MAX_CAPACITY}.", validators=[
+                         NumberRange(min=0, max=MAX_CAPACITY, message=f"Choose a number from 0 to {MAX_CAPACITY}.")])
 
     def validate_offered_topics(self, field):
         if self.offers_mentoring.data and not field.data and not (self.suggested_offer.data or "").strip():
@@ -59,9 +87,9 @@ class OffersForm(FlaskForm):
             raise ValidationError("Say how many mentees you can take at once (at least 1).")
 
 
-class SeeksForm(FlaskForm):
+class SeeksForm(_ProfileStep):
     seeks_mentoring = BooleanField("I am looking for a mentor")
-    sought_topics = CheckboxList("Topics I want to learn about", coerce=int, validate_choice=True)
+    sought_topics = CheckboxList("Topics I want to learn about", coerce=int, invalid_choice_message=TOPIC_CHOICE)
     suggested_seek = StringField("Suggest another topic", validators=[Length(max=60, message="Keep a topic under 60 characters.")])
 
     def validate_sought_topics(self, field):
@@ -69,11 +97,12 @@ class SeeksForm(FlaskForm):
             raise ValidationError("Choose at least one topic you want to learn about, or suggest one.")
 
 
-class PracticalForm(FlaskForm):
-    time_zone = SelectField("Time zone", validators=[valid_time_zone])
-    languages = CheckboxList("Languages you can mentor or be mentored in",
+class PracticalForm(_ProfileStep):
+    time_zone = SelectField("Time zone", validate_choice=False, validators=[valid_time_zone])
+    languages = CheckboxList("Languages you can mentor or be mentored in", invalid_choice_message="Choose languages from the list.",
                              validators=[InputRequired("Choose at least one language.")])
     meeting_formats = CheckboxList("Ways you like to meet", choices=choices(vocab.MEETING_FORMATS),
+                                   invalid_choice_message="Choose ways to meet from the list.",
                                    validators=[InputRequired("Choose at least one way to meet.")])
     availability_note = TextAreaField("Availability", description="For example: “Tuesday and Thursday evenings, two calls a month”.",
                                       validators=[Length(max=500, message="Keep this under 500 characters.")])
@@ -85,14 +114,7 @@ class PracticalForm(FlaskForm):
 
 
 class ProfileForm(AboutForm, OffersForm, SeeksForm, PracticalForm):
-    """The whole profile on one page."""
-
-    def validate(self, extra_validators=None):
-        ok = super().validate(extra_validators)
-        if ok and not (self.offers_mentoring.data or self.seeks_mentoring.data):
-            self.offers_mentoring.errors.append("Offer mentoring, look for a mentor, or both.")
-            return False
-        return ok
+    """The whole profile on one page (offering, seeking or both: services.save_profile checks)."""
 
 
 STEP_FORMS = {1: AboutForm, 2: OffersForm, 3: SeeksForm, 4: PracticalForm}
@@ -131,8 +153,10 @@ class BrowseForm(Form):
         except (TypeError, ValueError):
             page = 1
         return BrowseFilters(
-            q=(self.q.data or "").strip()[:100], topic=known(self.topic) or None, level=known(self.level),
-            industry=known(self.industry), region=known(self.region), language=known(self.language),
+            # NUL is no text anyone types, and PostgreSQL refuses it in a query.
+            q=(self.q.data or "").replace("\x00", "").strip()[:100], topic=known(self.topic) or None,
+            level=known(self.level), industry=known(self.industry), region=known(self.region),
+            language=known(self.language),
             overlap=bool(self.overlap.data), show_full=bool(self.show_full.data),
             sort=known(self.sort) or "match", page=page,
         )

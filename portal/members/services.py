@@ -1,8 +1,9 @@
 """Profiles and browsing: saving a profile, finding mentors, places left."""
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from peewee import JOIN, fn
+from peewee import JOIN, SQL, Select, fn
 
 from .. import audit, matching, vocab
 from ..db import write_lock
@@ -26,6 +27,13 @@ class ProfileError(Exception):
 
 def approved_topics():
     return list(Topic.select().where(Topic.approved == True).order_by(fn.LOWER(Topic.name)))  # noqa: E712
+
+
+def topic_choices(user):
+    """The topics a member may pick: approved ones, and their own suggestions still waiting for approval."""
+    own = ProfileTopic.select(ProfileTopic.topic).where(ProfileTopic.profile == user.id)
+    return list(Topic.select().where((Topic.approved == True) | (Topic.suggested_by == user.id)  # noqa: E712
+                                     | Topic.id.in_(own)).order_by(fn.LOWER(Topic.name)))
 
 
 def topic_ids(profile, kind):
@@ -60,11 +68,16 @@ def visible_member(member_id, viewer):
     return profile.user
 
 
-def topics_by_kind(profile):
-    """{'offers': [Topic…], 'seeks': [Topic…]} for one profile, in one query."""
+def topics_by_kind(profile, viewer=None):
+    """{'offers': [Topic…], 'seeks': [Topic…]} for one profile, in one query.
+
+    Suggestions waiting for approval show only to the member and to coordinators.
+    """
     result = {ProfileTopic.OFFERS: [], ProfileTopic.SEEKS: []}
     query = (ProfileTopic.select(ProfileTopic.kind, Topic).join(Topic)
              .where(ProfileTopic.profile == profile).order_by(fn.LOWER(Topic.name)))
+    if viewer is None or (viewer.id != profile.user_id and not viewer.is_coordinator):
+        query = query.where(Topic.approved == True)  # noqa: E712
     for link in query:
         result[link.kind].append(link.topic)
     return result
@@ -85,8 +98,10 @@ def save_profile(user, data, step=None):
     ``languages`` (codes), ``meeting_formats`` (codes), ``offered_topics`` and
     ``sought_topics`` (topic ids), ``suggested_offer`` and ``suggested_seek``
     (a new topic's name: kept on the profile, shown to others once approved).
+    Raises ProfileError when the member would neither offer nor seek mentoring.
     """
     profile = user.profile
+    _check_roles(profile, data, step)
     with write_lock():
         if "name" in data:
             user.name = data["name"].strip()
@@ -104,11 +119,13 @@ def save_profile(user, data, step=None):
         if not profile.offers_mentoring:
             profile.capacity = 0
         if "offered_topics" in data:
-            ids = set(data["offered_topics"]) | _suggest_topic(user, data.get("suggested_offer"))
-            _replace_topics(profile, ProfileTopic.OFFERS, ids if profile.offers_mentoring else set())
+            ids = (set(data["offered_topics"]) | _suggest_topic(user, data.get("suggested_offer"))
+                   if profile.offers_mentoring else set())
+            _replace_topics(profile, ProfileTopic.OFFERS, ids)
         if "sought_topics" in data:
-            ids = set(data["sought_topics"]) | _suggest_topic(user, data.get("suggested_seek"))
-            _replace_topics(profile, ProfileTopic.SEEKS, ids if profile.seeks_mentoring else set())
+            ids = (set(data["sought_topics"]) | _suggest_topic(user, data.get("suggested_seek"))
+                   if profile.seeks_mentoring else set())
+            _replace_topics(profile, ProfileTopic.SEEKS, ids)
         if "languages" in data:
             ProfileLanguage.delete().where(ProfileLanguage.profile == profile).execute()
             rows = [{"profile": profile.user_id, "code": code} for code in sorted(set(data["languages"]))]
@@ -124,6 +141,19 @@ def save_profile(user, data, step=None):
         profile.save()
         audit.record(user, "profile.updated", f"user:{user.id}", f"step {step}" if step else "edit")
     return profile
+
+
+def _check_roles(profile, data, step):
+    """A profile offers mentoring, seeks it, or both, once the wizard has asked both (steps 2 and 3)."""
+    if step in (1, 4) or (step == 2 and profile.wizard_step <= 3):
+        return
+    if data.get("offers_mentoring", profile.offers_mentoring) or data.get("seeks_mentoring", profile.seeks_mentoring):
+        return
+    if step == 3:
+        raise ProfileError("Offer mentoring (step 2), look for a mentor, or both.", "seeks_mentoring")
+    if step == 2:
+        raise ProfileError("Offer mentoring, look for a mentor (step 3), or both.", "offers_mentoring")
+    raise ProfileError("Offer mentoring, look for a mentor, or both.", "offers_mentoring")
 
 
 def _replace_topics(profile, kind, ids):
@@ -162,6 +192,13 @@ class BrowseFilters:
     page: int = 1
 
 
+class TopicTag(NamedTuple):
+    """A topic as a card shows it."""
+
+    id: int
+    name: str
+
+
 @dataclass
 class Card:
     user: User
@@ -181,24 +218,35 @@ class BrowseResult:
     filters: BrowseFilters
 
 
-def seeker_for(user):
-    """What matching needs of the member who browses (three small queries)."""
+def seeker_for(user, on=None):
+    """What matching needs of the member who browses (three small queries).
+
+    Only approved topics count (a suggestion waiting for approval is shown to
+    no one else); working hours are compared on ``on``, by default the next weekday.
+    """
     profile = user.profile
+    # By id: comparing with the profile itself would load its user (the primary key) once more.
     sought = (Topic.select(Topic.id, Topic.name).join(ProfileTopic)
-              .where((ProfileTopic.profile == profile) & (ProfileTopic.kind == ProfileTopic.SEEKS)))
+              .where((ProfileTopic.profile == user.id) & (ProfileTopic.kind == ProfileTopic.SEEKS)
+                     & (Topic.approved == True)))  # noqa: E712
     names = {t.id: t.name for t in sought}
     return matching.Seeker(
         level=profile.job_level, organization=profile.organization, time_zone=user.time_zone,
-        topic_ids=frozenset(names), topic_names=names, languages=frozenset(language_codes(profile)),
+        topic_ids=frozenset(names), topic_names=names, languages=frozenset(language_codes(user.id)),
+        on=on or matching.next_weekday(),
     )
+
+
+MAX_PAGE = 100_000  # beyond any real list; a larger number is read as "the last page"
 
 
 def browse_mentors(viewer, filters, page_size=20):
     """Members who offer mentoring, filtered and ranked for ``viewer``.
 
     Runs a fixed number of queries whatever the page size or member count:
-    the viewer's topics and languages, the zones in use, the count, the page,
-    and the page's topics and languages.
+    the viewer's topics and languages, the zones and organizations in use,
+    the page with the total, and the page's topics and languages. (A page
+    number past the last page costs two more: the count, then the last page.)
     """
     seeker = seeker_for(viewer)
     mentees = (Mentorship.select(fn.COUNT(Mentorship.id))
@@ -213,16 +261,16 @@ def browse_mentors(viewer, filters, page_size=20):
     if not filters.show_full:
         conditions.append(places > 0)
     for word in filters.q.split()[:8]:
-        topic_hit = (ProfileTopic.select(ProfileTopic.id).join(Topic)
-                     .where((ProfileTopic.profile == Profile.user) & (ProfileTopic.kind == ProfileTopic.OFFERS)
-                            & Topic.name.contains(word)))
+        # Uncorrelated: who offers a topic of that name is looked up once, not once per member.
+        named = Topic.select(Topic.id).where((Topic.approved == True) & Topic.name.contains(word))  # noqa: E712
+        offers_topic = ProfileTopic.select(ProfileTopic.profile).where(
+            ProfileTopic.topic.in_(named) & (ProfileTopic.kind == ProfileTopic.OFFERS))
         conditions.append(User.name.contains(word) | Profile.headline.contains(word)
                           | Profile.organization.contains(word) | Profile.job_title.contains(word)
-                          | Profile.bio.contains(word) | fn.EXISTS(topic_hit))
-    if filters.topic:
-        conditions.append(fn.EXISTS(ProfileTopic.select(ProfileTopic.id).where(
-            (ProfileTopic.profile == Profile.user) & (ProfileTopic.kind == ProfileTopic.OFFERS)
-            & (ProfileTopic.topic == filters.topic))))
+                          | Profile.bio.contains(word) | Profile.user.in_(offers_topic))
+    if filters.topic:  # IN, not EXISTS: the few who offer the topic, found through its index
+        conditions.append(Profile.user.in_(ProfileTopic.select(ProfileTopic.profile).where(
+            (ProfileTopic.topic == filters.topic) & (ProfileTopic.kind == ProfileTopic.OFFERS))))
     if filters.level:
         conditions.append(Profile.job_level == filters.level)
     if filters.industry:
@@ -237,25 +285,62 @@ def browse_mentors(viewer, filters, page_size=20):
     if ranked or filters.overlap:
         zones = [row.time_zone for row in User.select(User.time_zone).distinct()]
     if filters.overlap:
-        conditions.append(User.time_zone.in_(matching.overlapping_zones(viewer.time_zone, zones) or [""]))
+        near = matching.overlapping_zones(seeker.time_zone, zones, on=seeker.on)
+        conditions.append(User.time_zone.in_(near or [""]))
     if ranked and seeker.languages:
         conditions.append(fn.EXISTS(ProfileLanguage.select(ProfileLanguage.id).where(
             (ProfileLanguage.profile == Profile.user) & ProfileLanguage.code.in_(sorted(seeker.languages)))))
-
     where = _all(conditions)
-    total = Profile.select().join(User).where(where).count()
-    pages = max(1, math.ceil(total / page_size))
-    page = min(max(1, filters.page), pages)
 
-    query = Profile.select(Profile, User, places.alias("places")).join(User).where(where)
+    # One pass over the candidates computes their sort keys into a CTE (used
+    # twice, so the database materializes it): the page and the count read it.
+    candidates = Profile.select(Profile.user.alias("id"), fn.LOWER(User.name).alias("sort_name")).join(User)
     if ranked:
-        score = matching.score_expression(seeker, Profile, User, ProfileTopic, zones)
-        query = query.select_extend(score.alias("score")).order_by(score.desc(), fn.LOWER(User.name), User.id)
+        organizations = []
+        if (seeker.organization or "").strip():
+            organizations = [row.organization for row in Profile.select(Profile.organization).distinct()]
+        matches = matching.topic_matches(seeker, ProfileTopic)
+        if matches is not None:
+            matches = matches.alias("matches")
+            candidates = candidates.join_from(Profile, matches, JOIN.LEFT_OUTER,
+                                              on=(matches.c.profile_id == Profile.user))
+            matches = matches.c.matches
+        score = matching.score_expression(seeker, Profile, User, matches, zones, organizations)
+        candidates = candidates.select_extend(score.alias("score"))
     elif filters.sort == "recent":
-        query = query.order_by(User.last_seen.desc(nulls="last"), User.id)
+        candidates = candidates.select_extend(User.last_seen.alias("last_seen"))
+    candidates = candidates.where(where).cte("candidates")
+
+    def sort_keys(source):
+        if ranked:
+            return [source.c.score.desc(), source.c.sort_name, source.c.id]
+        if filters.sort == "recent":
+            return [source.c.last_seen.desc(nulls="last"), source.c.id]
+        return [source.c.sort_name, source.c.id]
+
+    def page_of(number):
+        # Plain Selects (not select_from, which would repeat the WITH in each subquery).
+        shown = (Select([candidates], [SQL("*")]).order_by(*sort_keys(candidates))
+                 .limit(page_size).offset((number - 1) * page_size).alias("shown"))
+        total = Select([candidates], [fn.COUNT(SQL("*"))])
+        query = (Profile.select(Profile, User, places.alias("places"), total.alias("total"))
+                 .join(User).join_from(Profile, shown, on=(shown.c.id == Profile.user))
+                 .order_by(*sort_keys(shown)).with_cte(candidates))
+        if ranked:
+            query = query.select_extend(shown.c.score.alias("score").bind_to(Profile))  # row.score
+        return list(query)
+
+    page = min(max(1, filters.page), MAX_PAGE)
+    rows = page_of(page)
+    if rows:
+        total = rows[0].total
+    elif page > 1:  # past the last page: show the last one
+        total = Profile.select().join(User).where(where).count()
+        page = max(1, math.ceil(total / page_size))
+        rows = page_of(page) if total else []
     else:
-        query = query.order_by(fn.LOWER(User.name), User.id)
-    rows = list(query.paginate(page, page_size))
+        total = 0
+    pages = max(1, math.ceil(total / page_size))
 
     ids = [row.user_id for row in rows]
     topics, languages = _topics_and_languages(ids)
@@ -277,12 +362,17 @@ def _topics_and_languages(profile_ids):
     topics, languages = {}, {}
     if not profile_ids:
         return topics, languages
-    for link in (ProfileTopic.select(ProfileTopic.profile, Topic).join(Topic)
-                 .where(ProfileTopic.profile.in_(profile_ids) & (ProfileTopic.kind == ProfileTopic.OFFERS))
-                 .order_by(fn.LOWER(Topic.name))):
-        topics.setdefault(link.profile_id, []).append(link.topic)
-    for link in ProfileLanguage.select().where(ProfileLanguage.profile.in_(profile_ids)).order_by(ProfileLanguage.code):
-        languages.setdefault(link.profile_id, []).append(link.code)
+    # Plain tuples: building a model object per row cost more than the queries themselves.
+    for profile_id, topic_id, name in (
+            ProfileTopic.select(ProfileTopic.profile, Topic.id, Topic.name).join(Topic)
+            .where(ProfileTopic.profile.in_(profile_ids) & (ProfileTopic.kind == ProfileTopic.OFFERS)
+                   & (Topic.approved == True))  # noqa: E712
+            .order_by(fn.LOWER(Topic.name)).tuples()):
+        topics.setdefault(profile_id, []).append(TopicTag(topic_id, name))
+    for profile_id, code in (ProfileLanguage.select(ProfileLanguage.profile, ProfileLanguage.code)
+                             .where(ProfileLanguage.profile.in_(profile_ids))
+                             .order_by(ProfileLanguage.code).tuples()):
+        languages.setdefault(profile_id, []).append(code)
     return topics, languages
 
 

@@ -26,26 +26,19 @@ def _form_data(user):
     )
     if not profile.completed and not profile.offers_mentoring and not profile.seeks_mentoring:
         data["seeks_mentoring"] = True
+    if not profile.offers_mentoring:
+        data["capacity"] = 1  # the number a member who starts to mentor most likely means
     return data
 
 
-def _with_topics(form):
-    topics = [(t.id, t.name) for t in services.approved_topics()]
+def _with_topics(form, user):
+    # A member's own suggestions waiting for approval stay on their form, marked as such.
+    topics = [(t.id, t.name if t.approved else f"{t.name} (waiting for approval)")
+              for t in services.topic_choices(user)]
     for name in ("offered_topics", "sought_topics"):
         if name in form:
-            # A member's own suggestions waiting for approval stay on their form.
-            form[name].choices = choices(topics + _pending_topics(form[name].data))
+            form[name].choices = choices(topics)
     return form
-
-
-def _pending_topics(selected):
-    from ..models import Topic
-
-    known = {t.id for t in services.approved_topics()}
-    waiting = [t for t in selected or [] if isinstance(t, int) and t not in known]
-    if not waiting:
-        return []
-    return [(t.id, f"{t.name} (waiting for approval)") for t in Topic.select().where(Topic.id.in_(waiting))]
 
 
 def _save_data(form):
@@ -60,12 +53,13 @@ def wizard(step):
         abort(404)
     if step > user.profile.wizard_step and not user.profile.completed:
         return redirect(url_for("members.wizard", step=user.profile.wizard_step))
-    form = _with_topics(STEP_FORMS[step](data=_form_data(user)))
+    form = _with_topics(STEP_FORMS[step](data=_form_data(user)), user)
     if form.validate_on_submit():
-        if step == 3 and not form.seeks_mentoring.data and not user.profile.offers_mentoring:
-            form.seeks_mentoring.errors.append("Offer mentoring (step 2), look for a mentor, or both.")
-        else:
+        try:
             services.save_profile(user, _save_data(form), step=step)
+        except services.ProfileError as error:
+            form[error.field].errors.append(str(error))
+        else:
             if step < max(STEP_FORMS):
                 return redirect(url_for("members.wizard", step=step + 1))
             flash("Your profile is ready. Here are the mentors who fit you best.", "success")
@@ -78,11 +72,15 @@ def wizard(step):
 @login_required
 def edit_profile():
     user = _me()
-    form = _with_topics(ProfileForm(data=_form_data(user)))
+    form = _with_topics(ProfileForm(data=_form_data(user)), user)
     if form.validate_on_submit():
-        services.save_profile(user, _save_data(form))
-        flash("Your profile is saved.", "success")
-        return redirect(url_for("members.profile", member_id=user.id))
+        try:
+            services.save_profile(user, _save_data(form))
+        except services.ProfileError as error:
+            form[error.field].errors.append(str(error))
+        else:
+            flash("Your profile is saved.", "success")
+            return redirect(url_for("members.profile", member_id=user.id))
     return render_template("members/edit.html", form=form)
 
 
@@ -94,7 +92,7 @@ def profile(member_id):
         abort(404)
     return render_template(
         "members/profile.html", member=member, profile=member.profile,
-        topics=services.topics_by_kind(member.profile), languages=services.language_codes(member.profile),
+        topics=services.topics_by_kind(member.profile, _me()), languages=services.language_codes(member.profile),
         places_left=services.places_left(member.profile),
     )
 
