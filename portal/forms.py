@@ -1,4 +1,5 @@
 """Shared form pieces: time zone choices and field validators."""
+import unicodedata
 from zoneinfo import available_timezones
 
 from wtforms.fields.choices import SelectChoice
@@ -35,3 +36,13 @@ def valid_time_zone(form, field):
 def without_nul(value):
     """A field filter: drops NUL characters, which nobody means to type and PostgreSQL cannot store."""
     return value.replace("\x00", "") if isinstance(value, str) else value
+
+
+def one_line(value):
+    """A field filter for names: one line, control characters (line breaks, tabs) made spaces.
+
+    A name also goes into mail headers, where a line break would end the header.
+    """
+    if not isinstance(value, str):
+        return value
+    return "".join(" " if unicodedata.category(c) == "Cc" else c for c in without_nul(value))

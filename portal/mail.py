@@ -9,7 +9,7 @@ import os
 import smtplib
 import ssl
 import uuid
-from email import message_from_binary_file, policy
+from email import message_from_binary_file, message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
@@ -30,13 +30,32 @@ def build(to, subject, template, **context):
     context.setdefault("base_url", app.config["BASE_URL"].rstrip("/"))
     message = EmailMessage()
     message["From"] = app.config["MAIL_FROM"]
-    message["To"] = formataddr((context.get("to_name", ""), to))
+    message["To"] = _recipient(context.get("to_name"), to)
     message["Subject"] = subject
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = make_msgid(domain=urlparse(context["base_url"]).hostname or "localhost")
     message.set_content(render_template(f"mail/{template}.txt", **context))
     message.add_alternative(render_template(f"mail/{template}.html", **context), subtype="html")
     return message
+
+
+def _recipient(name, address):
+    """``Name <address>`` for the To header, or the address alone when the name would not
+    come back whole from the wire.
+
+    A header is one line, so line breaks go; and Python's email package may drop the quotes
+    of a long name when it folds the line, so that ``Mallory <m@evil.example> …`` would read
+    as another recipient.
+    """
+    name = " ".join(str(name or "").split())
+    if not name:
+        return address
+    probe = EmailMessage()
+    probe["To"] = formataddr((name, address))
+    parsed = message_from_bytes(bytes(probe), policy=policy.default)["To"].addresses
+    if [(a.display_name, a.addr_spec) for a in parsed] != [(name, address)]:
+        return address
+    return probe["To"]
 
 
 def send(message):

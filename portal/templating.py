@@ -30,17 +30,18 @@ def markdown(text):
         url_schemes={"http", "https", "mailto"},
         link_rel="nofollow noopener noreferrer",
     )
-    return Markup(clean)
+    return Markup(clean)  # nosec B704 # nh3 has just sanitised it: only the tags, attributes and URL schemes above
 
 
 def render_page(template, block=None, **context):
     """The whole page, or only ``block`` when htmx targets the element of that id.
 
     Deciding by the target (not just "is this htmx") keeps boosted navigation
-    and history restores on full pages.
+    and history restores on full pages. A block knows it is sent alone by
+    ``partial`` (for out-of-band updates of the page around it).
     """
     if block and request.htmx and not request.htmx.boosted and request.htmx.target == block:
-        return render_block(template, block, **context)
+        return render_block(template, block, partial=True, **context)
     return render_template(template, **context)
 
 

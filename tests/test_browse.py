@@ -245,6 +245,16 @@ def test_other_htmx_requests_get_the_whole_page(client, program, headers):
     page = response.get_data(as_text=True)
     assert "<html" in page and "<form" in page
     assert sorted(names(response)) == VISIBLE
+    assert page.count('id="results-status"') == 1 and "hx-swap-oob" not in page
+
+
+def test_the_new_count_is_announced_not_the_whole_list(client, program):
+    """The list is no live region; the partial fills the page's status region out of band."""
+    page = client.get("/mentors?sort=name&region=europe&show_full=y").get_data(as_text=True)
+    assert re.search(r'<p id="results-status" class="visually-hidden" role="status"></p>', page)
+    assert "aria-live" not in page
+    fragment = client.get("/mentors?sort=name&region=europe&show_full=y", headers=HTMX).get_data(as_text=True)
+    assert '<p id="results-status" hx-swap-oob="innerHTML">3 mentors found</p>' in fragment
 
 
 def test_anonymous_is_sent_to_login(client, program):

@@ -2,7 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
-from ..forms import valid_time_zone
+from ..forms import one_line, valid_time_zone
 
 EMAIL = [DataRequired("Enter your email address."), Email("Enter an email address like name@example.org."),
          Length(max=254)]
@@ -25,7 +25,7 @@ class LoginForm(FlaskForm):
 
 
 class AcceptInvitationForm(FlaskForm):
-    name = StringField("Your name", validators=[DataRequired("Enter your name."), Length(max=120)])
+    name = StringField("Your name", filters=[one_line], validators=[DataRequired("Enter your name."), Length(max=120)])
     password = PasswordField("Choose a password", validators=NEW_PASSWORD)
     confirm = PasswordField("Password again", validators=CONFIRM)
     time_zone = HiddenField(default="UTC", validators=[known_zone_or_utc])

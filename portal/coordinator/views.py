@@ -48,7 +48,7 @@ def members():
         else:
             flash(f"Invitation sent to {accounts.normalize_email(form.email.data)}.", "success")
             return redirect(url_for("coordinator.members"))
-    q = request.args.get("q", "").strip()
+    q = request.args.get("q", "").replace("\x00", "").strip()  # PostgreSQL refuses NUL in a query
     query = (User.select(User, Profile).join(Profile).order_by(fn.LOWER(User.name)))
     if q:
         query = query.where(User.name.contains(q) | User.email.contains(q) | Profile.organization.contains(q))

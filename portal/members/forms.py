@@ -5,7 +5,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import vocab
-from ..forms import choices, time_zone_choices, valid_time_zone, without_nul
+from ..forms import choices, one_line, time_zone_choices, valid_time_zone, without_nul
 
 MAX_CAPACITY = 10
 TOPIC_CHOICE = "Choose topics from the list."
@@ -48,7 +48,7 @@ class _ProfileStep(FlaskForm):
 
 
 class AboutForm(_ProfileStep):
-    name = StringField("Name", validators=[DataRequired("Enter your name."), Length(max=120, message="Keep your name under 120 characters.")])
+    name = StringField("Name", filters=[one_line], validators=[DataRequired("Enter your name."), Length(max=120, message="Keep your name under 120 characters.")])
     headline = StringField("Headline", description="One line others see first, such as “Product lead who loves first-time managers”.",
                            validators=[Length(max=140, message="Keep the headline under 140 characters.")])
     bio = TextAreaField("About you", description="A few sentences. Markdown works: *emphasis*, lists and links.",

@@ -1,0 +1,212 @@
+"""Who may do what: every route of the url_map, for every role, against one table.
+
+``ROUTES`` below is the only place that says what each route answers to an
+anonymous visitor, the member (the owner, where the URL names a member's own
+thing), another member, and a coordinator. A route missing from the table fails
+the suite with its name; a row whose route is gone fails too. Each response of
+the walk also carries the security headers.
+
+Answers: ``OK`` (2xx, or a redirect that is the normal result: anywhere but the
+login page), ``LOGIN`` (a redirect to the login page with ``next``), or a status code.
+"""
+from dataclasses import dataclass, field
+from typing import Callable
+
+import pytest
+
+from portal import create_app
+from portal.models import User
+from securitykit import LOGIN, NEW_PASSWORD, OK, PASSWORD, RULES, fill, header_problems, outcome
+
+
+@dataclass
+class Case:
+    anonymous: object
+    member: object
+    other: object
+    coordinator: object
+    params: Callable = lambda w: {}            # world -> URL parameters (called once per request)
+    data: Callable = lambda w: {}              # world -> form data (called once per request)
+    config: dict = field(default_factory=dict)  # app settings for this case
+    label: str = ""
+
+    def expected(self, role):
+        return getattr(self, role)
+
+
+def everyone(answer, **kw):
+    return Case(answer, answer, answer, answer, **kw)
+
+
+def members_only(**kw):
+    return Case(LOGIN, OK, OK, OK, **kw)
+
+
+def coordinators_only(answer=OK, **kw):
+    return Case(LOGIN, 403, 403, answer, **kw)
+
+
+OPEN_REGISTRATION = {"ALLOWED_EMAIL_DOMAINS": frozenset({"example.org"})}
+
+
+def new_account(w):
+    return {"name": "New Person", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "time_zone": "UTC"}
+
+
+def profile_form(w):
+    return {"name": "Changed Name", "headline": "New headline", "bio": "Some *bio*", "organization": "Org",
+            "job_title": "Engineer", "job_level": "mid", "industry": "technology", "country": "DE",
+            "offers_mentoring": "y", "offered_topics": [str(w.topic.id)], "capacity": "2",
+            "seeks_mentoring": "y", "sought_topics": [str(w.topic.id)], "time_zone": "Europe/Berlin",
+            "languages": ["en"], "meeting_formats": ["video"], "availability_note": "Evenings"}
+
+
+ROUTES = {
+    # --- site
+    ("site.index", "GET"): [everyone(OK)],
+    ("site.healthz", "GET"): [everyone(OK)],
+    ("site.dev_mail", "GET"): [
+        everyone(404, label="not in production"),
+        everyone(OK, config={"DEV": True}, label="dev"),
+        everyone(404, config={"DEV": True, "SMTP_URL": "smtp://127.0.0.1:9"}, label="dev with a mail server"),
+    ],
+    # --- accounts
+    ("auth.login", "GET"): [everyone(OK)],
+    ("auth.login", "POST"): [everyone(OK, data=lambda w: {"email": w.member.email, "password": PASSWORD})],
+    ("auth.logout", "POST"): [members_only()],
+    ("auth.accept_invitation", "GET"): [
+        everyone(OK, params=lambda w: {"token": w.invite_token}, label="pending"),
+        everyone(404, params=lambda w: {"token": w.used_invite_token}, label="used"),
+        everyone(404, params=lambda w: {"token": "not-a-token"}, label="forged"),
+    ],
+    ("auth.accept_invitation", "POST"): [
+        everyone(OK, params=lambda w: {"token": w.invite()[1]}, data=new_account, label="pending"),
+        everyone(404, params=lambda w: {"token": w.used_invite_token}, data=new_account, label="used"),
+        everyone(404, params=lambda w: {"token": "not-a-token"}, data=new_account, label="forged"),
+    ],
+    ("auth.register", "GET"): [
+        everyone(404, label="closed"),
+        everyone(OK, config=OPEN_REGISTRATION, label="open"),
+    ],
+    ("auth.register", "POST"): [
+        everyone(404, data=lambda w: dict(new_account(w), email=w.fresh_email()), label="closed"),
+        everyone(OK, data=lambda w: dict(new_account(w), email=w.fresh_email()), config=OPEN_REGISTRATION,
+                 label="open"),
+    ],
+    ("auth.verify", "GET"): [
+        everyone(OK, params=lambda w: {"token": w.verify_token}, label="valid"),
+        everyone(404, params=lambda w: {"token": w.invite_token}, label="a token for something else"),
+    ],
+    ("auth.resend_verification", "POST"): [members_only()],
+    ("auth.reset_request", "GET"): [everyone(OK)],
+    ("auth.reset_request", "POST"): [everyone(OK, data=lambda w: {"email": w.member.email})],
+    ("auth.reset_password", "GET"): [
+        everyone(OK, params=lambda w: {"token": w.reset_token}, label="valid"),
+        everyone(404, params=lambda w: {"token": w.verify_token}, label="a token for something else"),
+    ],
+    ("auth.reset_password", "POST"): [
+        everyone(OK, params=lambda w: {"token": w.fresh_reset_token()},
+                 data=lambda w: {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}, label="valid"),
+        everyone(404, params=lambda w: {"token": "not-a-token"},
+                 data=lambda w: {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}, label="forged"),
+    ],
+    ("auth.change_password", "GET"): [members_only()],
+    ("auth.change_password", "POST"): [members_only(
+        data=lambda w: {"current_password": PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD})],
+    # --- profiles and browsing
+    ("members.wizard", "GET"): [
+        members_only(params=lambda w: {"step": 1}, label="step 1"),
+        members_only(params=lambda w: {"step": 4}, label="step 4"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"step": 9}, label="no such step"),
+    ],
+    ("members.wizard", "POST"): [members_only(
+        params=lambda w: {"step": 1},
+        data=lambda w: {"name": "New Name", "organization": "Org", "job_level": "mid", "industry": "technology",
+                        "country": "DE"})],
+    ("members.edit_profile", "GET"): [members_only()],
+    ("members.edit_profile", "POST"): [members_only(data=profile_form)],
+    ("members.profile", "GET"): [
+        members_only(params=lambda w: {"member_id": w.member.id}, label="active member"),
+        Case(LOGIN, 404, 404, OK, params=lambda w: {"member_id": w.deactivated.id}, label="deactivated member"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"member_id": 999_999}, label="no such member"),
+    ],
+    ("members.mentors", "GET"): [members_only()],
+    # --- coordinators
+    ("coordinator.home", "GET"): [coordinators_only()],
+    ("coordinator.members", "GET"): [coordinators_only()],
+    ("coordinator.members", "POST"): [coordinators_only(
+        data=lambda w: {"email": w.fresh_email(), "name": "Invited Person", "role": User.MEMBER})],
+    ("coordinator.resend_invitation", "POST"): [
+        coordinators_only(params=lambda w: {"invitation_id": w.invitation.id}, label="pending"),
+        coordinators_only(404, params=lambda w: {"invitation_id": w.accepted_invitation.id}, label="accepted"),
+        coordinators_only(404, params=lambda w: {"invitation_id": 999_999}, label="no such invitation"),
+    ],
+    ("coordinator.deactivate", "POST"): [
+        coordinators_only(params=lambda w: {"member_id": w.member.id}, label="the member"),
+        coordinators_only(404, params=lambda w: {"member_id": 999_999}, label="no such member"),
+    ],
+    ("coordinator.reactivate", "POST"): [
+        coordinators_only(params=lambda w: {"member_id": w.deactivated.id}, label="deactivated member"),
+        coordinators_only(404, params=lambda w: {"member_id": 999_999}, label="no such member"),
+    ],
+    ("coordinator.topics", "GET"): [coordinators_only()],
+    ("coordinator.topics", "POST"): [coordinators_only(data=lambda w: {"name": f"Topic {w.fresh_email()}"})],
+    ("coordinator.approve_topic", "POST"): [
+        # The member suggested this topic: approving it is still the coordinators' job.
+        coordinators_only(params=lambda w: {"topic_id": w.suggestion.id}, label="a member's suggestion"),
+        coordinators_only(404, params=lambda w: {"topic_id": 999_999}, label="no such topic"),
+    ],
+}
+
+ORDER = ("anonymous", "other", "member", "coordinator")  # the owner acts after the other member
+
+
+def test_route_answers_each_role_as_the_table_says(route_case, app, world):
+    endpoint, method, number = route_case
+    cases = ROUTES.get((endpoint, method))
+    if number is None:
+        if cases is None:
+            pytest.fail(f"route {endpoint} {method} ({RULES[endpoint].rule}) has no row in ROUTES of "
+                        "tests/security/test_routes.py: say what it answers to each role")
+        pytest.fail(f"ROUTES has a row for {endpoint} {method}, which the portal no longer has: remove it")
+    case = cases[number]
+    app.config.update(case.config)
+    rule = RULES[endpoint]
+    problems = []
+    for role in ORDER:
+        path = fill(rule, case.params(world))
+        response = world.client(role).open(path, method=method, data=case.data(world) if method != "GET" else None)
+        got = outcome(response)
+        if got != case.expected(role):
+            problems.append(f"{role}: {method} {path} answered {got} ({response.status_code} "
+                            f"{response.headers.get('Location', '')}), the table says {case.expected(role)}")
+        problems += [f"{role}: {method} {path}: {p}" for p in header_problems(response)]
+    assert not problems, "\n".join(problems)
+
+
+def test_every_route_of_the_running_app_is_in_the_table(app):
+    """The same check on the app the fixtures build (collection used an app of its own)."""
+    from securitykit import route_keys
+
+    endpoints = [rule.endpoint for rule in app.url_map.iter_rules()]
+    assert len(endpoints) == len(set(endpoints)), "an endpoint with two URLs: give ROUTES a way to name each"
+    missing, stale = route_keys(app) - set(ROUTES), set(ROUTES) - route_keys(app)
+    assert not missing, f"routes without a row in ROUTES: {sorted(missing)}"
+    assert not stale, f"rows of ROUTES whose route is gone: {sorted(stale)}"
+
+
+def test_cookies_are_secure_httponly_and_samesite_over_https(app, make_member):
+    make_member(email="me@example.org")
+    https_app = create_app({key: app.config[key] for key in (
+        "TESTING", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "MAIL_DIR", "WTF_CSRF_ENABLED")}
+        | {"BASE_URL": "https://mentoring.example.org"})
+    client = https_app.test_client()
+    response = client.post("/login", data={"email": "me@example.org", "password": PASSWORD, "remember": "y"},
+                           base_url="https://mentoring.example.org")
+    assert response.status_code == 302
+    cookies = response.headers.getlist("Set-Cookie")
+    assert {c.split("=")[0] for c in cookies} >= {"session", "remember_token"}
+    for cookie in cookies:
+        flags = [part.strip().lower() for part in cookie.split(";")[1:]]
+        assert "secure" in flags and "httponly" in flags and "samesite=lax" in flags, cookie
+    assert header_problems(response, https=True) == []
