@@ -7,6 +7,8 @@ from ..forms import one_line, valid_time_zone
 EMAIL = [DataRequired("Enter your email address."), Email("Enter an email address like name@example.org."),
          Length(max=254)]
 NEW_PASSWORD = [DataRequired("Choose a password."), Length(max=200)]
+# Shown under every new-password field; the rule itself lives in services.password_problem.
+PASSWORD_HELP = "At least 10 characters. A short sentence is easy to remember and hard to guess."
 CONFIRM = [DataRequired("Type the password again."), EqualTo("password", "The two passwords are not the same.")]
 
 
@@ -26,7 +28,7 @@ class LoginForm(FlaskForm):
 
 class AcceptInvitationForm(FlaskForm):
     name = StringField("Your name", filters=[one_line], validators=[DataRequired("Enter your name."), Length(max=120)])
-    password = PasswordField("Choose a password", validators=NEW_PASSWORD)
+    password = PasswordField("Choose a password", description=PASSWORD_HELP, validators=NEW_PASSWORD)
     confirm = PasswordField("Password again", validators=CONFIRM)
     time_zone = HiddenField(default="UTC", validators=[known_zone_or_utc])
 
@@ -40,7 +42,7 @@ class ResetRequestForm(FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
-    password = PasswordField("New password", validators=NEW_PASSWORD)
+    password = PasswordField("New password", description=PASSWORD_HELP, validators=NEW_PASSWORD)
     confirm = PasswordField("New password again", validators=CONFIRM)
 
 
