@@ -1,14 +1,33 @@
 """Coordinator rules: the topic vocabulary (members and invitations live in auth)."""
-from peewee import fn
+from peewee import JOIN, fn
 
 from .. import audit
-from ..models import Topic
+from ..models import Invitation, Profile, Topic, User
 
 
 class CoordinatorError(Exception):
     def __init__(self, message, field=None):
         super().__init__(message)
         self.field = field
+
+
+def find_members(q="", limit=200):
+    """Members by name, email or organization, with their profiles (one query)."""
+    query = User.select(User, Profile).join(Profile).order_by(fn.LOWER(User.name))
+    if q:
+        query = query.where(User.name.contains(q) | User.email.contains(q) | Profile.organization.contains(q))
+    return list(query.limit(limit))
+
+
+def pending_invitations(limit=50):
+    return list(Invitation.select().where(Invitation.accepted_at.is_null())
+                .order_by(Invitation.created_at.desc()).limit(limit))
+
+
+def all_topics():
+    """Every topic, suggestions waiting for approval first, with who suggested them."""
+    return list(Topic.select(Topic, User).join(User, on=(Topic.suggested_by == User.id), join_type=JOIN.LEFT_OUTER)
+                .order_by(Topic.approved, fn.LOWER(Topic.name)))
 
 
 def _require(actor):

@@ -2,11 +2,10 @@ from functools import wraps
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from peewee import JOIN, fn
 
 from ..auth import services as accounts
 from ..mail import MailError
-from ..models import Invitation, Profile, Topic, User
+from ..models import Invitation, Topic, User
 from . import services
 from .forms import InviteForm, TopicForm
 
@@ -49,13 +48,8 @@ def members():
             flash(f"Invitation sent to {accounts.normalize_email(form.email.data)}.", "success")
             return redirect(url_for("coordinator.members"))
     q = request.args.get("q", "").replace("\x00", "").strip()  # PostgreSQL refuses NUL in a query
-    query = (User.select(User, Profile).join(Profile).order_by(fn.LOWER(User.name)))
-    if q:
-        query = query.where(User.name.contains(q) | User.email.contains(q) | Profile.organization.contains(q))
-    invitations = (Invitation.select().where(Invitation.accepted_at.is_null())
-                   .order_by(Invitation.created_at.desc()).limit(50))
-    return render_template("coordinator/members.html", form=form, members=list(query.limit(200)),
-                           invitations=list(invitations), q=q)
+    return render_template("coordinator/members.html", form=form, members=services.find_members(q),
+                           invitations=services.pending_invitations(), q=q)
 
 
 @bp.post("/invitations/<int:invitation_id>/resend")
@@ -110,9 +104,7 @@ def topics():
         else:
             flash(f"“{topic.name}” is now a topic.", "success")
             return redirect(url_for("coordinator.topics"))
-    all_topics = list(Topic.select(Topic, User).join(User, on=(Topic.suggested_by == User.id), join_type=JOIN.LEFT_OUTER)
-                      .order_by(Topic.approved, fn.LOWER(Topic.name)))
-    return render_template("coordinator/topics.html", form=form, topics=all_topics)
+    return render_template("coordinator/topics.html", form=form, topics=services.all_topics())
 
 
 @bp.post("/topics/<int:topic_id>/approve")

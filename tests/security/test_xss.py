@@ -14,8 +14,6 @@ and a new page that shows it in ``test_payloads_stay_inert_everywhere``.
 import re
 from html.parser import HTMLParser
 
-import pytest
-
 from portal.models import Invitation, Topic, User
 from securitykit import NEW_PASSWORD, PASSWORD
 
