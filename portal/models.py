@@ -1,5 +1,6 @@
 """The peewee models. Times are naive UTC datetimes."""
 import datetime as dt
+import json
 import secrets
 
 from peewee import (
@@ -156,6 +157,134 @@ class Mentorship(BaseModel):
         indexes = ((("mentor", "status"), False), (("mentee", "status"), False))
 
 
+class ConnectionRequest(BaseModel):
+    """A request for mentoring (the mentee asks) or an offer (the mentor asks), DESIGN journey 3."""
+    REQUEST = "request"  # the mentee asks the mentor
+    OFFER = "offer"  # the mentor offers to mentor the mentee
+    DIRECTIONS = (REQUEST, OFFER)
+
+    PENDING_REVIEW = "pending_review"
+    PENDING_MENTOR = "pending_mentor"  # waiting for the answer of the person asked (the mentee, for an offer)
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    REJECTED = "rejected"  # by a coordinator
+    WITHDRAWN = "withdrawn"  # by the requester
+    EXPIRED = "expired"
+    OPEN = (PENDING_REVIEW, PENDING_MENTOR)
+    STATUSES = (PENDING_REVIEW, PENDING_MENTOR, ACCEPTED, DECLINED, REJECTED, WITHDRAWN, EXPIRED)
+
+    requester = ForeignKeyField(User, backref="requests_sent", on_delete="CASCADE")
+    mentor = ForeignKeyField(User, backref="requests_as_mentor", on_delete="CASCADE")
+    mentee = ForeignKeyField(User, backref="requests_as_mentee", on_delete="CASCADE")
+    direction = CharField(default=REQUEST)
+    help_wanted = TextField()
+    success_looks_like = TextField()
+    meeting_format = CharField(default="")
+    status = CharField(default=PENDING_MENTOR)
+    created_at = DateTimeField(default=utcnow)
+    reviewed_by = ForeignKeyField(User, null=True, backref="requests_reviewed", on_delete="SET NULL")
+    reviewed_at = DateTimeField(null=True)
+    review_note = TextField(default="")
+    answered_at = DateTimeField(null=True)
+    answer_note = TextField(default="")
+    expires_at = DateTimeField(null=True)
+    closed_at = DateTimeField(null=True)
+    mentorship = ForeignKeyField(Mentorship, null=True, backref="origin_requests", on_delete="SET NULL")
+
+    class Meta:
+        indexes = (
+            (("mentor", "status"), False),
+            (("mentee", "status"), False),
+            (("requester", "status"), False),
+            (("status", "created_at"), False),
+            (("status", "expires_at"), False),
+        )
+
+    @property
+    def is_open(self):
+        return self.status in self.OPEN
+
+    @property
+    def asked_id(self):
+        """The id of the person whose answer the request waits for."""
+        return self.mentor_id if self.direction == self.REQUEST else self.mentee_id
+
+    @property
+    def asked(self):
+        return self.mentor if self.direction == self.REQUEST else self.mentee
+
+
+class RequestTopic(BaseModel):
+    request = ForeignKeyField(ConnectionRequest, backref="topic_links", on_delete="CASCADE")
+    topic = ForeignKeyField(Topic, backref="request_links", on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("request", "topic"), True),)
+
+
+class Notification(BaseModel):
+    """The outbox (DESIGN §3, §6): written in the transaction of the change it tells about,
+    delivered later by a job, at most once (the dedupe key is unique)."""
+    EMAIL = "email"
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+    recipient = ForeignKeyField(User, backref="notifications", on_delete="CASCADE")
+    kind = CharField()
+    subject = CharField()
+    body = TextField(default="{}")  # JSON context for the templates that render it
+    dedupe_key = CharField(unique=True)
+    due_at = DateTimeField(default=utcnow)
+    channel = CharField(default=EMAIL)
+    status = CharField(default=PENDING)
+    attempts = IntegerField(default=0)
+    last_error = TextField(default="")
+    sent_at = DateTimeField(null=True)
+    read_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("status", "due_at"), False), (("recipient", "created_at"), False))
+
+    @property
+    def context(self):
+        return json.loads(self.body or "{}")
+
+
+class ProgramSetting(BaseModel):
+    """Program-wide settings coordinators edit; a missing row means the default."""
+    REQUESTS_NEED_REVIEW = "requests_need_review"
+    DEFAULTS = {REQUESTS_NEED_REVIEW: "0"}
+    TRUE = ("1", "true", "yes", "on")
+
+    key = CharField(unique=True)
+    value = TextField(default="")
+    updated_at = DateTimeField(default=utcnow)
+
+    @classmethod
+    def get_value(cls, key):
+        row = cls.get_or_none(cls.key == key)
+        return row.value if row is not None else cls.DEFAULTS.get(key)
+
+    @classmethod
+    def get_flag(cls, key):
+        return str(cls.get_value(key) or "").strip().lower() in cls.TRUE
+
+    @classmethod
+    def set_value(cls, key, value):
+        if isinstance(value, bool):
+            value = "1" if value else "0"
+        now = utcnow()
+        (cls.insert(key=key, value=str(value), updated_at=now)
+         .on_conflict(conflict_target=[cls.key], update={cls.value: str(value), cls.updated_at: now})
+         .execute())
+
+    @classmethod
+    def requests_need_review(cls):
+        return cls.get_flag(cls.REQUESTS_NEED_REVIEW)
+
+
 class AuditEvent(BaseModel):
     actor = ForeignKeyField(User, null=True, on_delete="SET NULL")
     action = CharField(index=True)
@@ -164,4 +293,5 @@ class AuditEvent(BaseModel):
     created_at = DateTimeField(default=utcnow, index=True)
 
 
-ALL_MODELS = [User, Profile, Topic, ProfileTopic, ProfileLanguage, Invitation, Mentorship, AuditEvent]
+ALL_MODELS = [User, Profile, Topic, ProfileTopic, ProfileLanguage, Invitation, Mentorship, AuditEvent,
+              ConnectionRequest, RequestTopic, Notification, ProgramSetting]

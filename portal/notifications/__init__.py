@@ -1,0 +1,1 @@
+"""Notifications: the outbox rows (services) that the reminders jobs deliver."""

@@ -1,0 +1,36 @@
+"""Writing the outbox (DESIGN §3, §6).
+
+A service that changes something calls ``notify`` inside its own transaction, so
+the notification exists exactly when the change does. Nothing is sent here:
+the delivery job claims pending rows later. The dedupe key is unique, so
+writing the same notification twice keeps the first one.
+"""
+import json
+
+from ..models import Notification, User, utcnow
+
+REQUEST_TO_REVIEW = "request_to_review"
+REQUEST_RECEIVED = "request_received"
+REQUEST_ANSWERED = "request_answered"
+REQUEST_EXPIRED = "request_expired"
+
+
+def notify(recipient, kind, subject, dedupe_key, context=None, due_at=None, now=None):
+    """Queue one notification; returns True when it is new, False when the dedupe key already existed."""
+    now = now or utcnow()
+    if Notification.select().where(Notification.dedupe_key == dedupe_key).exists():
+        return False
+    # A concurrent writer of the same key loses quietly: the unique key keeps the first row.
+    Notification.insert(
+        recipient=recipient, kind=kind, subject=subject[:255], dedupe_key=dedupe_key,
+        body=json.dumps(context or {}, sort_keys=True, default=str),
+        due_at=due_at or now, created_at=now,
+    ).on_conflict_ignore().execute()
+    return True
+
+def coordinators(exclude=()):
+    """Active coordinators, the recipients of program-wide news."""
+    query = User.select().where((User.role == User.COORDINATOR) & (User.active == True))  # noqa: E712
+    if exclude:
+        query = query.where(User.id.not_in(list(exclude)))
+    return list(query.order_by(User.id))
