@@ -15,12 +15,14 @@ from urllib.parse import parse_qs, urlsplit
 from portal import create_app
 from portal.auth import services as accounts
 from portal.models import ProfileTopic, Topic, User
+from portal.requests import services as requests
 
 PASSWORD = "correct horse battery"  # the password tests/conftest.py gives every member
 NEW_PASSWORD = "a brand new sentence to log in with"
 ROLES = ("anonymous", "member", "other", "coordinator")
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 MISSING_ID = 999_999
+REQUEST_TEXT = "Some words that are long enough for a request prompt."
 
 
 def _collection_app():
@@ -122,6 +124,12 @@ class World:
         User.update(verified=False).where(User.id == self.unverified.id).execute()
         self.suggestion = Topic.create(name="Underwater basket weaving", approved=False, suggested_by=self.member)
         ProfileTopic.create(profile=self.member.id, topic=self.suggestion, kind=ProfileTopic.OFFERS)
+        # A request the member was sent (the member answers it) and one the member sent (and may withdraw).
+        self.mentor = make_member(name="Max Mentor", email="mentor@example.org", offers=[self.topic])
+        self.incoming = requests.send_request(self.other, self.member, [self.topic.id], REQUEST_TEXT,
+                                              REQUEST_TEXT, "video")
+        self.outgoing = requests.send_request(self.member, self.mentor, [self.topic.id], REQUEST_TEXT,
+                                              REQUEST_TEXT, "video")
         self.invitation, self.invite_token = self.invite()
         self.accepted_invitation, self.used_invite_token = self.invite()
         with app.test_request_context():
@@ -161,6 +169,7 @@ class World:
             "member_id": [self.member.id, self.other.id, self.coordinator.id, self.deactivated.id, MISSING_ID],
             "invitation_id": [self.invitation.id, self.accepted_invitation.id, MISSING_ID],
             "topic_id": [self.topic.id, self.suggestion.id, MISSING_ID],
+            "request_id": [self.incoming.id, self.outgoing.id, MISSING_ID],
             "step": [1, 2, 3, 4, 9],
             "token": [self.invite_token, self.used_invite_token, self.reset_token, self.verify_token, "not-a-token"],
         }

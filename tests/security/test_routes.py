@@ -61,6 +61,11 @@ def profile_form(w):
             "languages": ["en"], "meeting_formats": ["video"], "availability_note": "Evenings"}
 
 
+def request_form(w):
+    return {"topics": [str(w.topic.id)], "help_wanted": "I lead a team for the first time and want help.",
+            "success_looks_like": "My team runs its weekly meeting without me.", "meeting_format": "video"}
+
+
 ROUTES = {
     # --- site
     ("site.index", "GET"): [everyone(OK)],
@@ -131,6 +136,37 @@ ROUTES = {
         Case(LOGIN, 404, 404, 404, params=lambda w: {"member_id": 999_999}, label="no such member"),
     ],
     ("members.mentors", "GET"): [members_only()],
+    # --- connection requests
+    ("requests.new", "GET"): [
+        members_only(params=lambda w: {"member_id": w.member.id}, label="a mentor (the member: themself)"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"member_id": w.deactivated.id}, label="deactivated mentor"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"member_id": 999_999}, label="no such member"),
+    ],
+    ("requests.new", "POST"): [
+        members_only(params=lambda w: {"member_id": w.mentor.id}, data=request_form, label="a mentor"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"member_id": w.deactivated.id}, data=request_form,
+             label="deactivated mentor"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"member_id": 999_999}, data=request_form,
+             label="no such member"),
+    ],
+    ("requests.index", "GET"): [members_only()],
+    ("requests.accept", "POST"): [
+        Case(LOGIN, OK, 404, 404, params=lambda w: {"request_id": w.incoming.id}, label="sent to the member"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"request_id": w.outgoing.id}, label="sent by the member"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"request_id": 999_999}, label="no such request"),
+    ],
+    ("requests.decline", "POST"): [
+        Case(LOGIN, OK, 404, 404, params=lambda w: {"request_id": w.incoming.id}, data=lambda w: {"note": "Sorry"},
+             label="sent to the member"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"request_id": w.outgoing.id}, label="sent by the member"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"request_id": 999_999}, label="no such request"),
+    ],
+    ("requests.withdraw", "POST"): [
+        Case(LOGIN, OK, 404, 404, params=lambda w: {"request_id": w.outgoing.id}, label="sent by the member"),
+        # The other member sent it: theirs to withdraw.
+        Case(LOGIN, 404, OK, 404, params=lambda w: {"request_id": w.incoming.id}, label="sent to the member"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"request_id": 999_999}, label="no such request"),
+    ],
     # --- coordinators
     ("coordinator.home", "GET"): [coordinators_only()],
     ("coordinator.members", "GET"): [coordinators_only()],
