@@ -16,6 +16,7 @@ Every refusal is a ``RequestError`` whose message a person can read; a refusal
 because of *who* asks is a ``NotAllowed`` (views answer it with 404/403).
 """
 import datetime as dt
+from types import SimpleNamespace
 
 from .. import audit, vocab
 from ..db import locked, write_lock
@@ -103,6 +104,41 @@ def request_topics(req):
 
 # --- sending -------------------------------------------------------------------
 
+def requests_of(member):
+    """(incoming, outgoing): the requests that ask ``member``, and the ones they sent, newest first.
+
+    Each item has ``req``, ``other`` (the other member), their ``headline`` and the ``topics``;
+    a fixed number of queries however many there are.
+    """
+    asked = (((R.direction == R.REQUEST) & (R.mentor == member.id))
+             | ((R.direction == R.OFFER) & (R.mentee == member.id)))
+    return (_listed(R.select().where(asked), member),
+            _listed(R.select().where(R.requester == member.id), member))
+
+
+def _listed(query, me):
+    """The requests of ``query`` with the other member, their headline and the topics, in three queries."""
+    Mentor, Mentee = User.alias(), User.alias()
+    rows = list(query.select(R, Mentor, Mentee)
+                .join(Mentor, on=R.mentor).switch(R)
+                .join(Mentee, on=R.mentee).switch(R)
+                .order_by(R.created_at.desc(), R.id.desc()))
+    ids = [r.id for r in rows]
+    topics = {}
+    if ids:
+        for link in (RequestTopic.select(RequestTopic.request, Topic).join(Topic)
+                     .where(RequestTopic.request.in_(ids)).order_by(Topic.name)):
+            topics.setdefault(link.request_id, []).append(link.topic)
+    others = {r.id: (r.mentee if r.mentor_id == me.id else r.mentor) for r in rows}
+    headlines = {}
+    if rows:
+        headlines = {p.user_id: p.headline for p in Profile.select(Profile.user, Profile.headline)
+                     .where(Profile.user.in_({o.id for o in others.values()}))}
+    return [SimpleNamespace(req=r, other=others[r.id], headline=headlines.get(others[r.id].id, ""),
+                            topics=topics.get(r.id, [])) for r in rows]
+
+
+
 def send_request(mentee, mentor, topic_ids, help_wanted, success, meeting_format, now=None):
     """The mentee asks the mentor for mentoring."""
     return _send(R.REQUEST, mentee, mentor, mentee, topic_ids, help_wanted, success, meeting_format, now)
@@ -168,11 +204,29 @@ def _open_between(a_id, b_id):
            | ((ConnectionRequest.mentor == b_id) & (ConnectionRequest.mentee == a_id)))).first()
 
 
+SELF_REQUEST = "You cannot send a mentoring request to yourself."
+
+
+def _not_a_mentor(mentor):
+    return f"{mentor.name} does not offer mentoring."
+
+
+def request_refusal(mentee, mentor):
+    """Why ``mentee`` cannot ask ``mentor`` at all, shown before any form is filled in; or None.
+
+    ``send_request`` checks the same rules (and the rest) when the form is sent.
+    """
+    if mentor.id == mentee.id:
+        return SELF_REQUEST
+    if not mentor.profile.offers_mentoring:
+        return _not_a_mentor(mentor)
+    return None
+
+
 def _check_parties(direction, requester, asked, mentor, mentee, profiles):
     offer = direction == R.OFFER
     if requester.id == asked.id:
-        raise RequestError("You cannot offer mentoring to yourself." if offer
-                           else "You cannot send a mentoring request to yourself.")
+        raise RequestError("You cannot offer mentoring to yourself." if offer else SELF_REQUEST)
     if not requester.active:
         raise NotAllowed("Your account is not active.")
     if not asked.active or asked.id not in profiles:
@@ -191,7 +245,7 @@ def _check_parties(direction, requester, asked, mentor, mentee, profiles):
     mentor_profile = profiles[mentor.id]
     if not mentor_profile.offers_mentoring:
         raise RequestError("Your profile does not offer mentoring: turn it on in your profile first." if offer
-                           else f"{mentor.name} does not offer mentoring.")
+                           else _not_a_mentor(mentor))
     if places_left(mentor_profile) <= 0:
         raise RequestError("You have no free place for a new mentee: raise your capacity in your profile, "
                            "or end a mentorship first." if offer

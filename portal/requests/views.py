@@ -1,13 +1,11 @@
 """Connection requests, the member's side: ask a mentor, see my requests, answer or withdraw them."""
-from types import SimpleNamespace
-
 import click
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..db import database
 from ..members import services as members
-from ..models import ConnectionRequest, Profile, RequestTopic, Topic, User, utcnow
+from ..models import ConnectionRequest, User, utcnow
 from . import services
 from .forms import RequestForm
 
@@ -19,15 +17,6 @@ def _me():
     return current_user._get_current_object()
 
 
-def _refusal(me, mentor):
-    """Why this member cannot ask this mentor at all (before any form is filled in), or None."""
-    if mentor.id == me.id:
-        return "You cannot send a mentoring request to yourself."
-    if not mentor.profile.offers_mentoring:
-        return f"{mentor.name} does not offer mentoring."
-    return None
-
-
 @bp.route("/members/<int:member_id>/request", methods=["GET", "POST"])
 @login_required
 def new(member_id):
@@ -37,7 +26,7 @@ def new(member_id):
         abort(404)
     offered = members.topics_by_kind(mentor.profile)["offers"]
     form = RequestForm(topics=offered)
-    refusal = _refusal(me, mentor)
+    refusal = services.request_refusal(me, mentor)
     if refusal is None and form.validate_on_submit():
         try:
             req = services.send_request(me, mentor, form.topics.data, form.help_wanted.data,
@@ -60,35 +49,11 @@ def new(member_id):
                            formats=mentor.profile.formats)
 
 
-def _listed(query, me):
-    """The requests of ``query`` with the other member, their headline and the topics, in three queries."""
-    Mentor, Mentee = User.alias(), User.alias()
-    rows = list(query.select(R, Mentor, Mentee)
-                .join(Mentor, on=R.mentor).switch(R)
-                .join(Mentee, on=R.mentee).switch(R)
-                .order_by(R.created_at.desc(), R.id.desc()))
-    ids = [r.id for r in rows]
-    topics = {}
-    if ids:
-        for link in (RequestTopic.select(RequestTopic.request, Topic).join(Topic)
-                     .where(RequestTopic.request.in_(ids)).order_by(Topic.name)):
-            topics.setdefault(link.request_id, []).append(link.topic)
-    others = {r.id: (r.mentee if r.mentor_id == me.id else r.mentor) for r in rows}
-    headlines = {}
-    if rows:
-        headlines = {p.user_id: p.headline for p in Profile.select(Profile.user, Profile.headline)
-                     .where(Profile.user.in_({o.id for o in others.values()}))}
-    return [SimpleNamespace(req=r, other=others[r.id], headline=headlines.get(others[r.id].id, ""),
-                            topics=topics.get(r.id, [])) for r in rows]
-
-
 @bp.get("/requests")
 @login_required
 def index():
     me = _me()
-    asked = (((R.direction == R.REQUEST) & (R.mentor == me.id)) | ((R.direction == R.OFFER) & (R.mentee == me.id)))
-    incoming = _listed(R.select().where(asked), me)
-    outgoing = _listed(R.select().where(R.requester == me.id), me)
+    incoming, outgoing = services.requests_of(me)
     return render_template("requests/list.html", incoming=incoming, outgoing=outgoing,
                            status_label=STATUS_LABEL, note_max=services.NOTE_MAX, prompts=services.PROMPTS)
 
