@@ -1,5 +1,9 @@
 """The explainable match score between a member who seeks and a member who offers.
 
+The score is the pair's, whoever looks: a mentee browsing mentors and a mentor
+browsing mentees (``Seeker.looks_for``) see the same number for the same pair,
+each with reasons worded from their own side.
+
 One set of rules, written twice on purpose: ``explain`` scores one candidate in
 Python and says why in words (for the cards); ``score_expression`` builds the
 same score as SQL (for ranking thousands of members in the database). Tests
@@ -7,16 +11,16 @@ keep the two equal.
 
 The parts of the score:
 
-- topic fit: 3 points per topic the seeker seeks and the candidate offers;
-- seniority: 2 points for a candidate one or two levels more senior, 1 for
-  three or more; a candidate at the same level or junior who offers a sought
-  topic scores 1 (peer or reverse mentoring);
+- topic fit: 3 points per topic the mentee seeks and the mentor offers;
+- seniority: 2 points for a mentor one or two levels more senior than the
+  mentee, 1 for three or more; a mentor at the same level or junior who
+  offers a sought topic scores 1 (peer or reverse mentoring);
 - working-hours overlap (08:00–18:00 local on weekdays), in whole hours
   rounded down: 2 points for 6 h or more, 1 for 3 h or more;
 - a different organization (ignoring case and surrounding spaces; a blank
   organization is never "different"): 1 point;
-- language: when the seeker names languages, a candidate who shares none of
-  them (or names none) is not eligible: left out of "best match".
+- language: when the member who looks names languages, a candidate who
+  shares none of them (or names none) is not eligible: left out of "best match".
 
 Only approved topics count: a topic waiting for approval is not shown to
 others, so it neither scores nor appears in the reasons.
@@ -33,10 +37,11 @@ from . import vocab
 TOPIC_POINTS = 3
 WORK_START, WORK_END = 8, 18
 OVERLAP_FILTER_HOURS = 2  # "overlaps my working hours" means at least this much
+MENTORS, MENTEES = "mentors", "mentees"  # whom the member who browses looks for
 
 
-def seniority_points(my_level, their_level, topic_matches):
-    gap = vocab.LEVEL_RANK.get(their_level, 0) - vocab.LEVEL_RANK.get(my_level, 0)
+def seniority_points(mentee_level, mentor_level, topic_matches):
+    gap = vocab.LEVEL_RANK.get(mentor_level, 0) - vocab.LEVEL_RANK.get(mentee_level, 0)
     if gap in (1, 2):
         return 2
     if gap >= 3:
@@ -92,7 +97,11 @@ def _working_window(day, zone):
 
 @dataclass
 class Seeker:
-    """What the score needs to know of the member who is looking."""
+    """What the score needs to know of the member who is looking.
+
+    A member looks for MENTORS (``topic_ids`` are the topics they seek) or for
+    MENTEES (``topic_ids`` are the topics they offer).
+    """
 
     level: str = ""
     organization: str = ""
@@ -101,6 +110,26 @@ class Seeker:
     languages: frozenset = frozenset()
     topic_names: dict = field(default_factory=dict)
     on: dt.date | None = None  # the weekday on which working hours are compared (None: the next one)
+    looks_for: str = MENTORS
+
+    @property
+    def own_kind(self):
+        """The kind of topic (ProfileTopic.kind) of ``topic_ids``."""
+        return "seeks" if self.looks_for == MENTORS else "offers"
+
+    @property
+    def their_kind(self):
+        """The kind of the candidates' topics that can match: what they offer, or what they seek."""
+        return "offers" if self.looks_for == MENTORS else "seeks"
+
+    def level_gap(self, their_level):
+        """How many levels the mentor of the pair is above the mentee."""
+        gap = vocab.LEVEL_RANK.get(their_level, 0) - vocab.LEVEL_RANK.get(self.level, 0)
+        return gap if self.looks_for == MENTORS else -gap
+
+    def seniority_points(self, their_level, topic_matches):
+        pair = (self.level, their_level) if self.looks_for == MENTORS else (their_level, self.level)
+        return seniority_points(*pair, topic_matches)
 
 
 @dataclass
@@ -119,27 +148,46 @@ class Match:
     eligible: bool = True
 
 
+# The reasons in the words of the member who looks: a mentee about a mentor, or a mentor about a mentee.
+WORDS = {
+    MENTORS: {
+        "topics": "{shared} of your {total} topics: {names}",
+        "no topic": "none of the topics you seek",
+        "gap": "{gap} level{s} more senior",
+        "reverse": "reverse mentoring: junior to you, and offers your topic",
+        "peer": "peer mentoring: same level, offers your topic",
+    },
+    MENTEES: {
+        "topics": "seeks {shared} of your {total} topics: {names}",
+        "no topic": "seeks none of the topics you offer",
+        "gap": "{gap} level{s} more junior",
+        "reverse": "reverse mentoring: senior to you, and seeks your topic",
+        "peer": "peer mentoring: same level, seeks your topic",
+    },
+}
+
+
 def explain(seeker, candidate):
     """The score and its reasons in words, strongest first."""
+    words = WORDS[seeker.looks_for]
     reasons = []  # (points, words)
     shared_topics = seeker.topic_ids & candidate.topic_ids
     score = TOPIC_POINTS * len(shared_topics)
     if seeker.topic_ids:
         if shared_topics:
             names = sorted(seeker.topic_names.get(t, "") for t in shared_topics)
-            reasons.append((score, f"{len(shared_topics)} of your {len(seeker.topic_ids)} topics: "
-                                   + ", ".join(n for n in names if n)))
+            reasons.append((score, words["topics"].format(shared=len(shared_topics), total=len(seeker.topic_ids),
+                                                          names=", ".join(n for n in names if n))))
         else:
-            reasons.append((0, "none of the topics you seek"))
+            reasons.append((0, words["no topic"]))
 
-    gap = vocab.LEVEL_RANK.get(candidate.level, 0) - vocab.LEVEL_RANK.get(seeker.level, 0)
-    points = seniority_points(seeker.level, candidate.level, bool(shared_topics))
+    gap = seeker.level_gap(candidate.level)
+    points = seeker.seniority_points(candidate.level, bool(shared_topics))
     score += points
     if gap > 0:
-        reasons.append((points, f"{gap} level{'s' if gap > 1 else ''} more senior"))
+        reasons.append((points, words["gap"].format(gap=gap, s="s" if gap > 1 else "")))
     elif points:
-        reasons.append((points, "reverse mentoring: junior to you, and offers your topic" if gap < 0
-                        else "peer mentoring: same level, offers your topic"))
+        reasons.append((points, words["reverse"] if gap < 0 else words["peer"]))
 
     hours = overlap_hours(seeker.time_zone, candidate.time_zone, seeker.on)
     points = overlap_points(hours)
@@ -168,7 +216,7 @@ def different_organization(mine, theirs):
 
 
 def topic_matches(seeker, ProfileTopic):
-    """Per profile, how many of the seeker's topics it offers (column ``matches``).
+    """Per profile, how many of the seeker's topics it offers, or seeks (column ``matches``).
 
     A grouped subquery to LEFT JOIN on ``profile_id`` (read through the
     (topic, kind) index), or None when the seeker seeks no topic.
@@ -176,7 +224,7 @@ def topic_matches(seeker, ProfileTopic):
     if not seeker.topic_ids:
         return None
     return (ProfileTopic.select(ProfileTopic.profile, fn.COUNT(ProfileTopic.id).alias("matches"))
-            .where(ProfileTopic.topic.in_(sorted(seeker.topic_ids)) & (ProfileTopic.kind == "offers"))
+            .where(ProfileTopic.topic.in_(sorted(seeker.topic_ids)) & (ProfileTopic.kind == seeker.their_kind))
             .group_by(ProfileTopic.profile))
 
 
@@ -199,8 +247,7 @@ def score_expression(seeker, Profile, User, matches, zones, organizations=()):
         topic_points = Value(0)
         reverse = Value(0)
 
-    senior = [(code, points) for code, _ in vocab.JOB_LEVELS
-              if (points := seniority_points(seeker.level, code, False))]
+    senior = [(code, points) for code, _ in vocab.JOB_LEVELS if (points := seeker.seniority_points(code, False))]
     seniority = Case(Profile.job_level, senior, reverse) if senior else reverse
 
     by_points = {}

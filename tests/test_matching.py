@@ -1,7 +1,7 @@
 """The explainable match score (portal/matching.py), without HTTP.
 
-The last tests prove that the SQL score that ranks mentors in the database
-equals the Python score that explains each card, on random members.
+The last tests prove that the SQL score that ranks mentors (or mentees) in the
+database equals the Python score that explains each card, on random members.
 """
 import datetime as dt
 import random
@@ -131,6 +131,26 @@ def test_explain_one_level_more_senior_in_the_same_organization_and_zone():
     assert "different organization" not in match.reasons
 
 
+def test_explain_from_the_mentors_side_gives_the_pairs_score_in_the_mentors_words():
+    """A senior mentor who offers 1, 3, 4 looks at a mid-level mentee who seeks 1, 2, 3: the same pair as above."""
+    mentor = seeker(level="executive", organization="Globex", time_zone="America/New_York",
+                    topic_ids=frozenset({1, 3, 4}), languages=frozenset({"en"}), looks_for=matching.MENTEES)
+    mentee = candidate(level="mid", organization="Initech", time_zone="Europe/Berlin",
+                       topic_ids=frozenset({1, 2, 3}), languages=frozenset({"en", "de"}))
+    match = explain(mentor, mentee)
+    assert match.score == explain(seeker(), candidate(level="executive")).score == 10
+    assert match.reasons == ["seeks 2 of your 3 topics: Leadership, Python", "2 levels more junior",
+                             "4 h overlap in working hours", "different organization", "speaks English"]
+    reverse = explain(seeker(level="early", topic_ids=frozenset({3}), looks_for=matching.MENTEES),
+                      candidate(level="senior"))
+    assert "reverse mentoring: senior to you, and seeks your topic" in reverse.reasons
+    peer = explain(seeker(topic_ids=frozenset({4}), looks_for=matching.MENTEES), candidate(level="mid"))
+    assert "peer mentoring: same level, seeks your topic" in peer.reasons
+    off_topic = explain(seeker(topic_ids=frozenset({2}), looks_for=matching.MENTEES), candidate(level="mid"))
+    assert "seeks none of the topics you offer" in off_topic.reasons
+    assert not any("mentoring" in r for r in off_topic.reasons)
+
+
 def test_explain_reverse_and_peer_mentoring():
     reverse = explain(seeker(level="senior"), candidate(level="early", topic_ids=frozenset({3})))
     assert reverse.score == 3 + 1 + 1 + 1
@@ -226,40 +246,43 @@ def random_program(db, make_member):
     return rng, make_member, topic_ids, members
 
 
-def _expected_candidate(member, approved):
+def _expected_candidate(member, approved, kind="offers"):
     profile = member.profile
     return Candidate(
         level=profile.job_level, organization=profile.organization, time_zone=member.time_zone,
-        topic_ids=frozenset(t for t in services.topic_ids(profile, "offers") if t in approved),
+        topic_ids=frozenset(t for t in services.topic_ids(profile, kind) if t in approved),
         languages=frozenset(services.language_codes(profile)),
     )
 
 
-def test_the_sql_score_equals_explain_for_every_candidate_and_ranks_by_it(random_program):
+@pytest.mark.parametrize("looks_for", [matching.MENTORS, matching.MENTEES])
+def test_the_sql_score_equals_explain_for_every_candidate_and_ranks_by_it(random_program, looks_for):
     rng, make_member, topic_ids, members = random_program
     approved = {t.id for t in Topic.select().where(Topic.approved == True)}  # noqa: E712
-    viewers = [random_member(rng, make_member, topic_ids, active=True, completed=True, offers=[],
-                             offers_mentoring=False, seeks=rng.sample(topic_ids, k), languages=languages,
-                             organization=organization)
+    mentors = looks_for == matching.MENTORS
+    # Viewers who seek (to browse mentors) or offer (to browse mentees) k topics, and random members.
+    mine, other = ("seeks", "offers") if mentors else ("offers", "seeks")
+    viewers = [random_member(rng, make_member, topic_ids, active=True, completed=True, offers_mentoring=not mentors,
+                             capacity=0 if mentors else 2, languages=languages, organization=organization,
+                             **{mine: rng.sample(topic_ids, k), other: []})
                for k, languages, organization in [(3, ["en"], "initech"), (2, [], "Ärzte ohne Grenzen"),
                                                   (0, ["de", "ja"], ""), (7, ["fr", "es"], "Globex ")]]
     viewers += rng.sample(members, 4)
     compared = 0
     for viewer in viewers:
-        seeker = services.seeker_for(viewer, on=WINTER)
-        sought = set(services.topic_ids(viewer.profile, "seeks")) & approved
-        assert seeker.topic_ids == sought
+        seeker = services.seeker_for(viewer, on=WINTER, looks_for=looks_for)
+        own = set(services.topic_ids(viewer.profile, mine)) & approved
+        assert seeker.topic_ids == own
         assert seeker.languages == set(services.language_codes(viewer.profile))
 
-        result = services.browse_mentors(viewer, services.BrowseFilters(sort="match", show_full=True),
-                                         page_size=500)
+        result = services.browse(viewer, services.BrowseFilters(sort="match", show_full=True), 500, looks_for)
         by_id = {card.user.id: card for card in result.cards}
         expected = {}
         for member in members:
-            if (member.id == viewer.id or not member.active or not member.profile.completed
-                    or not member.profile.offers_mentoring):
+            listed = member.profile.offers_mentoring if mentors else member.profile.seeks_mentoring
+            if member.id == viewer.id or not member.active or not member.profile.completed or not listed:
                 continue
-            match = explain(seeker, _expected_candidate(member, approved))
+            match = explain(seeker, _expected_candidate(member, approved, other))
             if match.eligible:
                 expected[member.id] = match.score
         assert set(by_id) == set(expected), f"viewer {viewer.id}: candidates differ"

@@ -1,8 +1,25 @@
-"""Coordinator rules: the topic vocabulary (members and invitations live in auth)."""
+"""Coordinator rules: the topic vocabulary and the review queue (members and invitations live in auth,
+the request transitions in requests.services)."""
+import math
+from dataclasses import dataclass
+
 from peewee import JOIN, fn
 
-from .. import audit
-from ..models import Invitation, Profile, Topic, User
+from .. import audit, matching
+from ..members.services import TopicTag
+from ..models import (
+    ConnectionRequest,
+    Invitation,
+    Mentorship,
+    Profile,
+    ProfileLanguage,
+    ProfileTopic,
+    RequestTopic,
+    Topic,
+    User,
+    utcnow,
+)
+from ..requests import services as requests
 
 
 class CoordinatorError(Exception):
@@ -54,3 +71,215 @@ def approve_topic(actor, topic):
     topic.save()
     audit.record(actor, "topic.approved", f"topic:{topic.id}", topic.name)
     return topic
+
+
+# --- the review queue ----------------------------------------------------------
+
+R = ConnectionRequest
+QUEUE_PAGE_SIZE = 25
+
+
+@dataclass
+class Side:
+    """One member of a request as the queue shows them: the mentor with the topics they offer,
+    the mentee with the topics they seek."""
+
+    user: User
+    profile: Profile
+    languages: list
+    topics: list
+
+
+@dataclass
+class ReviewItem:
+    req: ConnectionRequest
+    mentor: Side
+    mentee: Side
+    topics: list  # the topics asked for
+    match: matching.Match  # as the mentee sees the mentor's card
+    hints: list  # possible conflicts, in words
+    waited: str
+    own: bool  # the viewer is part of this request: another coordinator reviews it
+
+    @property
+    def requester(self):
+        return self.mentor if self.req.direction == R.OFFER else self.mentee
+
+
+@dataclass
+class ReviewQueue:
+    items: list
+    total: int
+    page: int
+    pages: int
+
+
+def _waiting():
+    return R.status == R.PENDING_REVIEW
+
+
+def waiting_count():
+    """Every request waiting for review, the ones a coordinator is part of included."""
+    return R.select().where(_waiting()).count()
+
+
+def review_count(coordinator):
+    """The requests this coordinator can review (not their own): one COUNT, for the navigation."""
+    return R.select().where(_waiting() & (R.mentor != coordinator.id) & (R.mentee != coordinator.id)).count()
+
+
+def review_queue(viewer, page=1, page_size=QUEUE_PAGE_SIZE, now=None):
+    """The requests waiting for review, oldest first, one page of them with everything a reviewer
+    weighs; a fixed number of queries however many wait. A page past the last shows the last."""
+    total = waiting_count()
+    pages = max(1, math.ceil(total / page_size))
+    page = min(max(1, page), pages)
+    query = _with_people(R.select().where(_waiting())).order_by(R.created_at, R.id)
+    rows = list(query.limit(page_size).offset((page - 1) * page_size))
+    return ReviewQueue(items=_review_items(viewer, rows, now), total=total, page=page, pages=pages)
+
+
+def review_item(viewer, request_id, now=None):
+    """One request as the queue shows it (whatever its status), or None."""
+    rows = list(_with_people(R.select().where(R.id == request_id)))
+    return _review_items(viewer, rows, now)[0] if rows else None
+
+
+def describe(req):
+    """"Mel's request to Mona" or "Mona's offer to mentor Mel", for messages to the reviewer."""
+    names = dict(User.select(User.id, User.name).where(User.id.in_([req.mentor_id, req.mentee_id])).tuples())
+    return _describe(req, names[req.mentor_id], names[req.mentee_id])
+
+
+def _describe(req, mentor, mentee):
+    if req.direction == R.OFFER:
+        return f"{mentor}’s offer to mentor {mentee}"
+    return f"{mentee}’s request to {mentor}"
+
+
+@dataclass
+class BulkResult:
+    approved: list  # descriptions
+    refused: list  # (description, reason)
+
+
+def approve_many(coordinator, request_ids):
+    """Approve each request in its own service call (and transaction): one that cannot be
+    approved (already answered, the coordinator's own) is reported and the rest go through."""
+    ids = sorted(set(request_ids))
+    names = {}
+    for req in _with_people(R.select().where(R.id.in_(ids))):
+        names[req.id] = _describe(req, req.mentor.name, req.mentee.name)
+    result = BulkResult(approved=[], refused=[])
+    for request_id in ids:
+        what = names.get(request_id, f"request {request_id}")
+        try:
+            requests.approve(coordinator, request_id)
+        except requests.RequestError as error:
+            result.refused.append((what, error.message))
+        else:
+            result.approved.append(what)
+    return result
+
+
+def _with_people(query):
+    """``query`` with both members and their profiles joined in (``req.mentor.profile`` costs nothing)."""
+    Mentor, Mentee = User.alias(), User.alias()
+    MentorProfile, MenteeProfile = Profile.alias(), Profile.alias()
+    return (query.select_extend(Mentor, Mentee, MentorProfile, MenteeProfile)
+            .join(Mentor, on=(R.mentor == Mentor.id), attr="mentor")
+            .join(MentorProfile, on=(MentorProfile.user == Mentor.id), attr="profile").switch(R)
+            .join(Mentee, on=(R.mentee == Mentee.id), attr="mentee")
+            .join(MenteeProfile, on=(MenteeProfile.user == Mentee.id), attr="profile"))
+
+
+def _review_items(viewer, rows, now=None):
+    """The queue's view of ``rows`` (joined by ``_with_people``), in five more queries for any number."""
+    if not rows:
+        return []
+    now = now or utcnow()
+    ids = [req.id for req in rows]
+    mentor_ids = {req.mentor_id for req in rows}
+    mentee_ids = {req.mentee_id for req in rows}
+    people = sorted(mentor_ids | mentee_ids)
+
+    asked_for = {}
+    for request_id, topic_id, name in (RequestTopic.select(RequestTopic.request, Topic.id, Topic.name).join(Topic)
+                                       .where(RequestTopic.request.in_(ids)).order_by(fn.LOWER(Topic.name)).tuples()):
+        asked_for.setdefault(request_id, []).append(TopicTag(topic_id, name))
+    topics = {}  # (user id, kind) -> [TopicTag]; approved topics only, as others see the profile
+    for profile_id, kind, topic_id, name in (
+            ProfileTopic.select(ProfileTopic.profile, ProfileTopic.kind, Topic.id, Topic.name).join(Topic)
+            .where(ProfileTopic.profile.in_(people) & (Topic.approved == True))  # noqa: E712
+            .order_by(fn.LOWER(Topic.name)).tuples()):
+        topics.setdefault((profile_id, kind), []).append(TopicTag(topic_id, name))
+    languages = {}
+    for profile_id, code in (ProfileLanguage.select(ProfileLanguage.profile, ProfileLanguage.code)
+                             .where(ProfileLanguage.profile.in_(people)).order_by(ProfileLanguage.code).tuples()):
+        languages.setdefault(profile_id, []).append(code)
+    mentees_of, mentors_of = {}, {}  # active mentorships: places taken, and mentees who already have a mentor
+    for mentor_id, mentee_id in (Mentorship.select(Mentorship.mentor, Mentorship.mentee)
+                                 .where((Mentorship.status == Mentorship.ACTIVE)
+                                        & (Mentorship.mentor.in_(sorted(mentor_ids))
+                                           | Mentorship.mentee.in_(sorted(mentee_ids)))).tuples()):
+        mentees_of[mentor_id] = mentees_of.get(mentor_id, 0) + 1
+        mentors_of[mentee_id] = mentors_of.get(mentee_id, 0) + 1
+    open_as_mentee = dict(R.select(R.mentee, fn.COUNT(R.id))
+                          .where(R.status.in_(R.OPEN) & R.mentee.in_(sorted(mentee_ids))).group_by(R.mentee).tuples())
+
+    on = matching.next_weekday()
+    items = []
+    for req in rows:
+        mentor = Side(req.mentor, req.mentor.profile, languages.get(req.mentor_id, []),
+                      topics.get((req.mentor_id, ProfileTopic.OFFERS), []))
+        mentee = Side(req.mentee, req.mentee.profile, languages.get(req.mentee_id, []),
+                      topics.get((req.mentee_id, ProfileTopic.SEEKS), []))
+        items.append(ReviewItem(
+            req=req, mentor=mentor, mentee=mentee, topics=asked_for.get(req.id, []),
+            match=_match(mentor, mentee, on),
+            hints=_hints(mentor, mentee, mentees_of.get(req.mentor_id, 0), mentors_of.get(req.mentee_id, 0),
+                         open_as_mentee.get(req.mentee_id, 0) - (1 if req.is_open else 0)),
+            waited=waited(req.created_at, now), own=viewer.id in (req.mentor_id, req.mentee_id),
+        ))
+    return items
+
+
+def _match(mentor, mentee, on):
+    seeker = matching.Seeker(
+        level=mentee.profile.job_level, organization=mentee.profile.organization, time_zone=mentee.user.time_zone,
+        topic_ids=frozenset(t.id for t in mentee.topics), topic_names={t.id: t.name for t in mentee.topics},
+        languages=frozenset(mentee.languages), on=on)
+    candidate = matching.Candidate(
+        level=mentor.profile.job_level, organization=mentor.profile.organization, time_zone=mentor.user.time_zone,
+        topic_ids=frozenset(t.id for t in mentor.topics), languages=frozenset(mentor.languages))
+    return matching.explain(seeker, candidate)
+
+
+def _hints(mentor, mentee, places_taken, active_mentors, other_open):
+    """What might speak against the pair, in words (members.services.places_left, counted in bulk)."""
+    hints = []
+    mine, theirs = mentor.profile.organization.strip(), mentee.profile.organization.strip()
+    if mine and mine.lower() == theirs.lower():
+        hints.append(f"Same organization: both work at {mine}.")
+    if not mentor.profile.offers_mentoring:
+        hints.append(f"{mentor.user.name} no longer offers mentoring.")
+    elif places_taken >= mentor.profile.capacity:
+        hints.append(f"{mentor.user.name} is at capacity: {places_taken} of {mentor.profile.capacity} "
+                     f"mentee place{'s' if mentor.profile.capacity != 1 else ''} taken.")
+    if active_mentors:
+        mentors = "an active mentor" if active_mentors == 1 else f"{active_mentors} active mentors"
+        hints.append(f"{mentee.user.name} already has {mentors}.")
+    if other_open > 0:
+        hints.append(f"{mentee.user.name} has {other_open} other open request{'s' if other_open != 1 else ''}.")
+    return hints
+
+
+def waited(since, now):
+    """How long a request has waited, in the largest whole unit that says it."""
+    seconds = max(0, (now - since).total_seconds())
+    if seconds < 3600:
+        return "less than an hour"
+    hours = int(seconds // 3600)
+    if hours < 48:
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"{hours // 24} days"

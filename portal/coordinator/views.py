@@ -2,12 +2,15 @@ from functools import wraps
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from jinja2_fragments.flask import render_blocks
 
 from ..auth import services as accounts
 from ..mail import MailError
-from ..models import Invitation, Topic, User
+from ..models import ConnectionRequest, Invitation, Topic, User
+from ..requests import services as requests
+from ..templating import render_page
 from . import services
-from .forms import InviteForm, TopicForm
+from .forms import InviteForm, SettingsForm, TopicForm
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
 
@@ -116,3 +119,120 @@ def approve_topic(topic_id):
     services.approve_topic(_me(), topic)
     flash(f"“{topic.name}” is now a topic everyone can choose.", "success")
     return redirect(url_for("coordinator.topics"))
+
+
+# --- the review queue ----------------------------------------------------------
+
+QUEUE = "coordinator/requests.html"
+
+
+@bp.app_context_processor
+def review_counter():
+    """The navigation's count of requests to review, as a function: only the layout of a
+    coordinator's page calls it (one COUNT), and pages without the layout run no query."""
+    return {"review_count": lambda: services.review_count(_me())}
+
+
+def _page():
+    return max(1, request.values.get("page", 1, type=int))
+
+
+def _queue_url(page):
+    return url_for("coordinator.review_queue", page=page if page > 1 else None)
+
+
+@bp.get("/requests")
+@coordinator_required
+def review_queue():
+    return _queue_page(_page())
+
+
+def _queue_page(page, error_id=None, error=None, note=""):
+    queue = services.review_queue(_me(), page)
+    return render_page(QUEUE, block="queue", queue=queue, page=queue.page, waiting=queue.total,
+                       review_on=requests.requests_need_review(), prompts=requests.PROMPTS,
+                       note_max=requests.NOTE_MAX, error_id=error_id, error=error, note=note)
+
+
+@bp.post("/requests/<int:request_id>/approve")
+@coordinator_required
+def approve_request(request_id):
+    return _review(request_id, requests.approve, lambda what: f"Approved {what}: it now waits for the answer.")
+
+
+@bp.post("/requests/<int:request_id>/reject")
+@coordinator_required
+def reject_request(request_id):
+    return _review(request_id, requests.reject, lambda what: f"Declined {what}: your note tells them why.")
+
+
+def _review(request_id, transition, done):
+    """Approve or decline one request: in place for htmx (the row's answer and the counters
+    out of band), else back to the same page of the queue."""
+    req = ConnectionRequest.get_or_none(ConnectionRequest.id == request_id)
+    if req is None:
+        abort(404)
+    note, page = request.form.get("note", ""), _page()
+    in_place = request.htmx and request.htmx.target == f"review-{request_id}"
+    what = services.describe(req)
+    try:
+        transition(_me(), req, note)
+    except requests.NotAllowed:
+        abort(403)
+    except requests.RequestError as error:
+        if error.field == "note":
+            return _note_error(request_id, error.message, note, page, in_place)
+        message, category = error.message, "error"
+    else:
+        message, category = done(what), "success"
+    if in_place:
+        return render_blocks(QUEUE, ["reviewed", "counters", "total"], request_id=request_id, message=message,
+                             category=category, waiting=services.waiting_count(), oob=True)
+    flash(message, category)
+    return redirect(_queue_url(page), 303)
+
+
+def _note_error(request_id, message, note, page, in_place):
+    """The row again with the message on its note field and the typed note kept."""
+    if in_place:
+        return render_blocks(QUEUE, ["row"], item=services.review_item(_me(), request_id), page=page,
+                             prompts=requests.PROMPTS, note_max=requests.NOTE_MAX,
+                             error_id=request_id, error=message, note=note)
+    return _queue_page(page, request_id, message, note)
+
+
+@bp.post("/requests/approve")
+@coordinator_required
+def approve_selected():
+    ids = request.form.getlist("ids", type=int)
+    if not ids:
+        flash("Select the requests to approve first.", "error")
+    else:
+        result = services.approve_many(_me(), ids)
+        if result.approved:
+            count = len(result.approved)
+            flash(f"Approved {count} request{'s' if count != 1 else ''}.", "success")
+        if result.refused:
+            flash(f"Not approved: {'; '.join(f'{what} ({why})' for what, why in result.refused)}", "error")
+    if request.htmx and request.htmx.target == "queue":
+        return _queue_page(_page())
+    return redirect(_queue_url(_page()), 303)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@coordinator_required
+def settings():
+    current = requests.requests_need_review()
+    # A switch that is off sends nothing: on POST the form reads only what was sent.
+    form = SettingsForm() if request.method == "POST" else SettingsForm(data={"requests_need_review": current})
+    if form.validate_on_submit():
+        wanted = form.requests_need_review.data
+        if wanted != current:
+            requests.set_requests_need_review(_me(), wanted)
+        if wanted:
+            flash("Saved: new requests wait for a coordinator’s review before the mentor sees them.", "success")
+        else:
+            flash("Saved: new requests go straight to the mentor. Requests already waiting stay in the "
+                  "review queue.", "success")
+        return redirect(url_for("coordinator.settings"), 303)
+    return render_template("coordinator/settings.html", form=form, waiting=services.waiting_count())

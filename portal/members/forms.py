@@ -121,7 +121,7 @@ STEP_FORMS = {1: AboutForm, 2: OffersForm, 3: SeeksForm, 4: PracticalForm}
 
 
 class BrowseForm(Form):
-    """The filters of /mentors, read from the query string (no CSRF: a GET that changes nothing)."""
+    """The filters of /mentors and /mentees, read from the query string (no CSRF: a GET that changes nothing)."""
 
     q = StringField("Search", validators=[Optional(), Length(max=100)])
     topic = SelectField("Topic", coerce=lambda v: int(v) if v not in (None, "") else None, validate_choice=False)

@@ -1,13 +1,13 @@
-"""Profiles and browsing: saving a profile, finding mentors, places left."""
+"""Profiles and browsing: saving a profile, finding mentors and mentees, places left."""
 import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from peewee import JOIN, SQL, Select, fn
+from peewee import JOIN, SQL, Case, Select, fn
 
 from .. import audit, matching, vocab
 from ..db import write_lock
-from ..models import Mentorship, Profile, ProfileLanguage, ProfileTopic, Topic, User, utcnow
+from ..models import ConnectionRequest, Mentorship, Profile, ProfileLanguage, ProfileTopic, Topic, User, utcnow
 
 WIZARD_STEPS = {
     1: "About you",
@@ -199,14 +199,24 @@ class TopicTag(NamedTuple):
     name: str
 
 
+class Connection(NamedTuple):
+    """What already links the viewer with a listed member: an active mentorship, or an open request or offer."""
+
+    kind: str  # "mentorship", or the direction of the open request: "request" or "offer"
+    request_id: int | None
+    i_sent: bool  # the viewer sent the request or offer
+    i_mentor: bool  # the viewer is (or would be) the mentor
+
+
 @dataclass
 class Card:
     user: User
     profile: Profile
-    places_left: int
-    topics: list
+    places_left: int | None  # None when the listed members are mentees
+    topics: list  # the topics they offer (mentors) or seek (mentees)
     languages: list
     match: matching.Match | None
+    connection: Connection | None = None
 
 
 @dataclass
@@ -218,59 +228,78 @@ class BrowseResult:
     filters: BrowseFilters
 
 
-def seeker_for(user, on=None):
+def seeker_for(user, on=None, looks_for=matching.MENTORS):
     """What matching needs of the member who browses (three small queries).
 
-    Only approved topics count (a suggestion waiting for approval is shown to
-    no one else); working hours are compared on ``on``, by default the next weekday.
+    Their topics are the ones they seek when they look for mentors, the ones
+    they offer when they look for mentees. Only approved topics count (a
+    suggestion waiting for approval is shown to no one else); working hours
+    are compared on ``on``, by default the next weekday.
     """
     profile = user.profile
-    # By id: comparing with the profile itself would load its user (the primary key) once more.
-    sought = (Topic.select(Topic.id, Topic.name).join(ProfileTopic)
-              .where((ProfileTopic.profile == user.id) & (ProfileTopic.kind == ProfileTopic.SEEKS)
-                     & (Topic.approved == True)))  # noqa: E712
-    names = {t.id: t.name for t in sought}
-    return matching.Seeker(
+    seeker = matching.Seeker(
         level=profile.job_level, organization=profile.organization, time_zone=user.time_zone,
-        topic_ids=frozenset(names), topic_names=names, languages=frozenset(language_codes(user.id)),
-        on=on or matching.next_weekday(),
+        languages=frozenset(language_codes(user.id)), on=on or matching.next_weekday(), looks_for=looks_for,
     )
+    # By id: comparing with the profile itself would load its user (the primary key) once more.
+    own = (Topic.select(Topic.id, Topic.name).join(ProfileTopic)
+           .where((ProfileTopic.profile == user.id) & (ProfileTopic.kind == seeker.own_kind)
+                  & (Topic.approved == True)))  # noqa: E712
+    seeker.topic_names = {t.id: t.name for t in own}
+    seeker.topic_ids = frozenset(seeker.topic_names)
+    return seeker
 
 
 MAX_PAGE = 100_000  # beyond any real list; a larger number is read as "the last page"
 
 
 def browse_mentors(viewer, filters, page_size=20):
-    """Members who offer mentoring, filtered and ranked for ``viewer``.
+    """Members who offer mentoring and have a free place (or all of them, with ``show_full``)."""
+    return browse(viewer, filters, page_size, matching.MENTORS)
 
-    Runs a fixed number of queries whatever the page size or member count:
-    the viewer's topics and languages, the zones and organizations in use,
-    the page with the total, and the page's topics and languages. (A page
-    number past the last page costs two more: the count, then the last page.)
+
+def browse_mentees(viewer, filters, page_size=20):
+    """Members who seek mentoring, ranked from the side of ``viewer`` as their mentor."""
+    return browse(viewer, filters, page_size, matching.MENTEES)
+
+
+def browse(viewer, filters, page_size, looks_for):
+    """Members who offer mentoring (``looks_for`` MENTORS) or seek it (MENTEES), filtered and ranked for ``viewer``.
+
+    Topics (the filter, the search, the cards and the score) are the ones the
+    listed members offer, or seek. Runs a fixed number of queries whatever the
+    page size or member count: the viewer's topics and languages, the zones
+    and organizations in use, the page with the total, the page's topics and
+    languages, and what already links the viewer with the members shown. (A
+    page number past the last page costs two more: the count, then the last page.)
     """
-    seeker = seeker_for(viewer)
-    mentees = (Mentorship.select(fn.COUNT(Mentorship.id))
-               .where((Mentorship.mentor == Profile.user) & (Mentorship.status == Mentorship.ACTIVE)))
-    places = Profile.capacity - mentees
+    seeker = seeker_for(viewer, looks_for=looks_for)
+    theirs = seeker.their_kind
+    mentors = looks_for == matching.MENTORS
     conditions = [
         User.active == True,  # noqa: E712
         Profile.completed == True,  # noqa: E712
-        Profile.offers_mentoring == True,  # noqa: E712
+        (Profile.offers_mentoring if mentors else Profile.seeks_mentoring) == True,  # noqa: E712
         User.id != viewer.id,
     ]
-    if not filters.show_full:
-        conditions.append(places > 0)
+    places = None
+    if mentors:
+        mentees = (Mentorship.select(fn.COUNT(Mentorship.id))
+                   .where((Mentorship.mentor == Profile.user) & (Mentorship.status == Mentorship.ACTIVE)))
+        places = Profile.capacity - mentees
+        if not filters.show_full:
+            conditions.append(places > 0)
     for word in filters.q.split()[:8]:
-        # Uncorrelated: who offers a topic of that name is looked up once, not once per member.
+        # Uncorrelated: who offers (or seeks) a topic of that name is looked up once, not once per member.
         named = Topic.select(Topic.id).where((Topic.approved == True) & Topic.name.contains(word))  # noqa: E712
-        offers_topic = ProfileTopic.select(ProfileTopic.profile).where(
-            ProfileTopic.topic.in_(named) & (ProfileTopic.kind == ProfileTopic.OFFERS))
+        has_topic = ProfileTopic.select(ProfileTopic.profile).where(
+            ProfileTopic.topic.in_(named) & (ProfileTopic.kind == theirs))
         conditions.append(User.name.contains(word) | Profile.headline.contains(word)
                           | Profile.organization.contains(word) | Profile.job_title.contains(word)
-                          | Profile.bio.contains(word) | Profile.user.in_(offers_topic))
-    if filters.topic:  # IN, not EXISTS: the few who offer the topic, found through its index
+                          | Profile.bio.contains(word) | Profile.user.in_(has_topic))
+    if filters.topic:  # IN, not EXISTS: the few who offer (or seek) the topic, found through its index
         conditions.append(Profile.user.in_(ProfileTopic.select(ProfileTopic.profile).where(
-            (ProfileTopic.topic == filters.topic) & (ProfileTopic.kind == ProfileTopic.OFFERS))))
+            (ProfileTopic.topic == filters.topic) & (ProfileTopic.kind == theirs))))
     if filters.level:
         conditions.append(Profile.job_level == filters.level)
     if filters.industry:
@@ -323,9 +352,11 @@ def browse_mentors(viewer, filters, page_size=20):
         shown = (Select([candidates], [SQL("*")]).order_by(*sort_keys(candidates))
                  .limit(page_size).offset((number - 1) * page_size).alias("shown"))
         total = Select([candidates], [fn.COUNT(SQL("*"))])
-        query = (Profile.select(Profile, User, places.alias("places"), total.alias("total"))
+        query = (Profile.select(Profile, User, total.alias("total"))
                  .join(User).join_from(Profile, shown, on=(shown.c.id == Profile.user))
                  .order_by(*sort_keys(shown)).with_cte(candidates))
+        if places is not None:
+            query = query.select_extend(places.alias("places"))
         if ranked:
             query = query.select_extend(shown.c.score.alias("score").bind_to(Profile))  # row.score
         return list(query)
@@ -343,29 +374,31 @@ def browse_mentors(viewer, filters, page_size=20):
     pages = max(1, math.ceil(total / page_size))
 
     ids = [row.user_id for row in rows]
-    topics, languages = _topics_and_languages(ids)
+    topics, languages = _topics_and_languages(ids, theirs)
+    connections = _connections(viewer, ids)
     cards = []
     for row in rows:
-        offered = topics.get(row.user_id, [])
+        listed = topics.get(row.user_id, [])
         spoken = languages.get(row.user_id, [])
         candidate = matching.Candidate(
             level=row.job_level, organization=row.organization, time_zone=row.user.time_zone,
-            topic_ids=frozenset(t.id for t in offered), languages=frozenset(spoken),
+            topic_ids=frozenset(t.id for t in listed), languages=frozenset(spoken),
         )
         row.user.__dict__["_profile"] = row
-        cards.append(Card(user=row.user, profile=row, places_left=max(0, row.places), topics=offered,
-                          languages=spoken, match=matching.explain(seeker, candidate)))
+        cards.append(Card(user=row.user, profile=row, places_left=max(0, row.places) if mentors else None,
+                          topics=listed, languages=spoken, match=matching.explain(seeker, candidate),
+                          connection=connections.get(row.user_id)))
     return BrowseResult(cards=cards, total=total, page=page, pages=pages, filters=filters)
 
 
-def _topics_and_languages(profile_ids):
+def _topics_and_languages(profile_ids, kind):
     topics, languages = {}, {}
     if not profile_ids:
         return topics, languages
     # Plain tuples: building a model object per row cost more than the queries themselves.
     for profile_id, topic_id, name in (
             ProfileTopic.select(ProfileTopic.profile, Topic.id, Topic.name).join(Topic)
-            .where(ProfileTopic.profile.in_(profile_ids) & (ProfileTopic.kind == ProfileTopic.OFFERS)
+            .where(ProfileTopic.profile.in_(profile_ids) & (ProfileTopic.kind == kind)
                    & (Topic.approved == True))  # noqa: E712
             .order_by(fn.LOWER(Topic.name)).tuples()):
         topics.setdefault(profile_id, []).append(TopicTag(topic_id, name))
@@ -374,6 +407,28 @@ def _topics_and_languages(profile_ids):
                              .order_by(ProfileLanguage.code).tuples()):
         languages.setdefault(profile_id, []).append(code)
     return topics, languages
+
+
+def _connections(viewer, member_ids):
+    """{member id: Connection} for the members the viewer has an active mentorship, or an open request
+    or offer, with (one query; a mentorship wins over a request)."""
+    if not member_ids:
+        return {}
+    R, M = ConnectionRequest, Mentorship
+
+    def with_them(model, *columns):
+        other = Case(None, [(model.mentor == viewer.id, model.mentee)], model.mentor)
+        return model.select(other, *columns, model.mentor).where(
+            ((model.mentor == viewer.id) & model.mentee.in_(member_ids))
+            | ((model.mentee == viewer.id) & model.mentor.in_(member_ids)))
+
+    requests = with_them(R, R.direction, R.id, R.requester).where(R.status.in_(R.OPEN))
+    mentorships = with_them(M, SQL("'mentorship'"), SQL("NULL"), SQL("NULL")).where(M.status == M.ACTIVE)
+    found = {}
+    for member_id, kind, request_id, requester_id, mentor_id in requests.union_all(mentorships).tuples():
+        if kind == "mentorship" or member_id not in found:
+            found[member_id] = Connection(kind, request_id, requester_id == viewer.id, mentor_id == viewer.id)
+    return found
 
 
 def _all(conditions):

@@ -100,12 +100,21 @@ def profile(member_id):
 @bp.get("/mentors")
 @login_required
 def mentors():
-    topics = services.approved_topics()
-    form = BrowseForm(request.args, topics)
+    return _browse("members/mentors.html", services.browse_mentors)
+
+
+@bp.get("/mentees")
+@login_required
+def mentees():
+    """Mentors browse the members who seek mentoring, and offer to mentor one."""
+    return _browse("members/mentees.html", services.browse_mentees)
+
+
+def _browse(template, browse):
+    form = BrowseForm(request.args, services.approved_topics())
     filters = form.filters()
-    result = services.browse_mentors(_me(), filters, current_app.config["BROWSE_PAGE_SIZE"])
-    return render_page("members/mentors.html", block="results", form=form, result=result,
-                       query_args=_query_args(filters))
+    result = browse(_me(), filters, current_app.config["BROWSE_PAGE_SIZE"])
+    return render_page(template, block="results", form=form, result=result, query_args=_query_args(filters))
 
 
 def _query_args(filters):

@@ -18,13 +18,16 @@ because of *who* asks is a ``NotAllowed`` (views answer it with 404/403).
 import datetime as dt
 from types import SimpleNamespace
 
+from peewee import fn
+
 from .. import audit, vocab
 from ..db import locked, write_lock
-from ..members.services import places_left
+from ..members.services import places_left, topics_by_kind
 from ..models import (
     ConnectionRequest,
     Mentorship,
     Profile,
+    ProfileLanguage,
     ProfileTopic,
     ProgramSetting,
     RequestTopic,
@@ -43,6 +46,31 @@ NOTE_MAX = 1000
 PROMPTS = {
     "help_wanted": "What would you like help with?",
     "success_looks_like": "What would success look like in three months?",
+}
+# The same two questions put to a mentor who offers ({name}: the mentee).
+OFFER_PROMPTS = {
+    "help_wanted": "What could you help {name} with?",
+    "success_looks_like": PROMPTS["success_looks_like"],
+}
+
+# Kind notes offered to the member who declines (code: (label, the note sent)), so that a "no" is easy to say well.
+DECLINE_NOTES = {
+    "no_time": ("No time this quarter",
+                "Thank you for asking me. I have no time for a new mentee this quarter; "
+                "please ask me again in a few months."),
+    "not_my_area": ("Not my area: try someone else",
+                    "Thank you for asking me. This is not really my area, and another mentor will help you "
+                    "more than I could: I hope you find them soon."),
+    "at_capacity": ("At capacity right now",
+                    "Thank you for thinking of me. I am mentoring as many people as I can right now; "
+                    "I hope you find a good mentor soon."),
+}
+OFFER_DECLINE_NOTES = {
+    "no_time": ("No time this quarter",
+                "Thank you for your offer. I have no time for mentoring this quarter; I may ask you later."),
+    "other_focus": ("Looking for something else",
+                    "Thank you for your offer. I am looking for help with something else right now, "
+                    "so I will say no for now."),
 }
 
 R = ConnectionRequest
@@ -102,42 +130,126 @@ def request_topics(req):
     return list(Topic.select().join(RequestTopic).where(RequestTopic.request == req).order_by(Topic.name))
 
 
-# --- sending -------------------------------------------------------------------
+# --- my requests (/requests) ---------------------------------------------------
 
-def requests_of(member):
-    """(incoming, outgoing): the requests that ask ``member``, and the ones they sent, newest first.
+PAST_SHOWN = 50
 
-    Each item has ``req``, ``other`` (the other member), their ``headline`` and the ``topics``;
-    a fixed number of queries however many there are.
+CLOSED_WORDS = {
+    R.ACCEPTED: "Accepted",
+    R.DECLINED: "Declined",
+    R.WITHDRAWN: "Withdrawn",
+    R.EXPIRED: "Expired without an answer",
+}
+
+
+def _mine(member):
+    """The requests ``member`` may see on /requests: the ones they sent, and the ones that reached them.
+
+    A request reaches the person asked when it gets its expiry date (when it is sent, or when a
+    coordinator approves it): one waiting for review, or stopped by a coordinator, never did.
     """
     asked = (((R.direction == R.REQUEST) & (R.mentor == member.id))
              | ((R.direction == R.OFFER) & (R.mentee == member.id)))
-    return (_listed(R.select().where(asked), member),
-            _listed(R.select().where(R.requester == member.id), member))
+    return (R.requester == member.id) | (asked & R.expires_at.is_null(False))
 
 
-def _listed(query, me):
-    """The requests of ``query`` with the other member, their headline and the topics, in three queries."""
+def my_requests(member):
+    """What /requests shows ``member``: the open requests sent to them, the open ones they sent, and the
+    latest ``PAST_SHOWN`` closed ones of either kind (``more_past`` says that older ones are left out).
+
+    Each item is built by ``_listed``; a fixed number of queries however many requests there are.
+    """
+    open_rows = _rows(R.select().where(_mine(member) & R.status.in_(R.OPEN))
+                      .order_by(R.created_at.desc(), R.id.desc()))
+    past_rows = _rows(R.select().where(_mine(member) & R.status.not_in(R.OPEN))
+                      .order_by(R.closed_at.desc(), R.id.desc()).limit(PAST_SHOWN + 1))
+    items = _listed(open_rows + past_rows[:PAST_SHOWN], member)
+    return SimpleNamespace(
+        incoming=[i for i in items if i.incoming and i.req.is_open],
+        outgoing=[i for i in items if not i.incoming and i.req.is_open],
+        past=[i for i in items if not i.req.is_open],
+        more_past=len(past_rows) > PAST_SHOWN, past_shown=PAST_SHOWN,
+    )
+
+
+def my_request(request_id, member):
+    """One request as /requests shows it to ``member`` (to update it in place), or None when it is not theirs."""
+    rows = _rows(R.select().where((R.id == request_id) & _mine(member)))
+    return _listed(rows, member)[0] if rows else None
+
+
+def decline_notes(req):
+    """The kind notes offered to the person who declines ``req``."""
+    return OFFER_DECLINE_NOTES if req.direction == R.OFFER else DECLINE_NOTES
+
+
+def _rows(query):
+    """The requests of ``query`` with both members, in one query."""
     Mentor, Mentee = User.alias(), User.alias()
-    rows = list(query.select(R, Mentor, Mentee)
+    return list(query.select(R, Mentor, Mentee)
                 .join(Mentor, on=R.mentor).switch(R)
-                .join(Mentee, on=R.mentee).switch(R)
-                .order_by(R.created_at.desc(), R.id.desc()))
-    ids = [r.id for r in rows]
-    topics = {}
-    if ids:
-        for link in (RequestTopic.select(RequestTopic.request, Topic).join(Topic)
-                     .where(RequestTopic.request.in_(ids)).order_by(Topic.name)):
-            topics.setdefault(link.request_id, []).append(link.topic)
+                .join(Mentee, on=R.mentee).switch(R))
+
+
+def _listed(rows, me):
+    """``rows`` as ``me`` sees them on /requests, in four more queries however many there are.
+
+    Each item has ``req``, ``other`` (the other member), ``incoming`` (``me`` is the one asked),
+    ``profile`` and ``languages`` (the other member's summary), the ``topics`` of the request,
+    the ``prompts`` its sender answered, its ``history``, and for a request waiting for ``me``:
+    the kind ``notes`` offered to decline it, and ``others_open``, how many other open requests
+    (or offers) its sender has.
+    """
+    if not rows:
+        return []
     others = {r.id: (r.mentee if r.mentor_id == me.id else r.mentor) for r in rows}
-    headlines = {}
-    if rows:
-        headlines = {p.user_id: p.headline for p in Profile.select(Profile.user, Profile.headline)
-                     .where(Profile.user.in_({o.id for o in others.values()}))}
-    return [SimpleNamespace(req=r, other=others[r.id], headline=headlines.get(others[r.id].id, ""),
-                            topics=topics.get(r.id, [])) for r in rows]
+    other_ids = {o.id for o in others.values()}
+    topics, languages = {}, {}
+    for link in (RequestTopic.select(RequestTopic.request, Topic).join(Topic)
+                 .where(RequestTopic.request.in_([r.id for r in rows])).order_by(Topic.name)):
+        topics.setdefault(link.request_id, []).append(link.topic)
+    profiles = {p.user_id: p for p in Profile.select(
+        Profile.user, Profile.headline, Profile.organization, Profile.job_title, Profile.job_level,
+        Profile.country).where(Profile.user.in_(other_ids))}
+    for user_id, code in (ProfileLanguage.select(ProfileLanguage.profile, ProfileLanguage.code)
+                          .where(ProfileLanguage.profile.in_(other_ids)).order_by(ProfileLanguage.code).tuples()):
+        languages.setdefault(user_id, []).append(code)
+    waiting = {r.id for r in rows if r.asked_id == me.id and r.status == R.PENDING_MENTOR}
+    open_sent = {}
+    if waiting:
+        # One grouped count: each sender's open requests, and offers, apart (this one among them).
+        open_sent = {(requester, direction): count for requester, direction, count in (
+            R.select(R.requester, R.direction, fn.COUNT(R.id))
+            .where(R.requester.in_({r.requester_id for r in rows if r.id in waiting}) & R.status.in_(R.OPEN))
+            .group_by(R.requester, R.direction).tuples())}
+    return [SimpleNamespace(
+        req=r, other=others[r.id], incoming=r.asked_id == me.id, profile=profiles.get(others[r.id].id),
+        languages=languages.get(others[r.id].id, []), topics=topics.get(r.id, []),
+        prompts=prompts_for(r.direction, r.asked), history=_history(r, me),
+        notes=decline_notes(r) if r.id in waiting else {},
+        others_open=open_sent.get((r.requester_id, r.direction), 1) - 1 if r.id in waiting else None,
+    ) for r in rows]
 
 
+def _history(req, me):
+    """What happened to the request, oldest first, read from its stamps.
+
+    The coordinator's note on a rejection is written for the requester; a note on an
+    approval stays with the coordinators.
+    """
+    events = [SimpleNamespace(at=req.created_at, what="Sent", note="")]
+    if req.reviewed_at is not None:
+        rejected = req.status == R.REJECTED
+        events.append(SimpleNamespace(
+            at=req.reviewed_at, what="Not approved by a coordinator" if rejected else "Approved by a coordinator",
+            note=req.review_note if rejected and me.id == req.requester_id else ""))
+    if req.status in CLOSED_WORDS:
+        events.append(SimpleNamespace(at=req.closed_at or req.answered_at, what=CLOSED_WORDS[req.status],
+                                      note=req.answer_note if req.status == R.DECLINED else ""))
+    return events
+
+
+# --- sending -------------------------------------------------------------------
 
 def send_request(mentee, mentor, topic_ids, help_wanted, success, meeting_format, now=None):
     """The mentee asks the mentor for mentoring."""
@@ -158,8 +270,8 @@ def _send(direction, requester, mentor, mentee, topic_ids, help_wanted, success,
         asked = mentee if direction == R.OFFER else mentor
         _check_parties(direction, requester, asked, mentor, mentee, profiles)
         topics = _check_topics(direction, mentor, profiles[mentor.id], topic_ids)
-        help_wanted = _check_prompt(help_wanted, "help_wanted", asked)
-        success = _check_prompt(success, "success_looks_like", asked)
+        help_wanted = _check_prompt(help_wanted, "help_wanted", asked, direction)
+        success = _check_prompt(success, "success_looks_like", asked, direction)
         meeting_format = _check_format(meeting_format, asked, profiles[asked.id])
 
         review = requests_need_review()
@@ -223,10 +335,47 @@ def request_refusal(mentee, mentor):
     return None
 
 
+SELF_OFFER = "You cannot offer mentoring to yourself."
+NOT_OFFERING = "Your profile does not offer mentoring: turn it on in your profile first."
+
+
+def _not_seeking(mentee):
+    return f"{mentee.name} is not looking for a mentor."
+
+
+def offer_refusal(mentor, mentee):
+    """Why ``mentor`` cannot offer to mentor ``mentee`` at all, shown before any form is filled in; or None.
+
+    ``send_offer`` checks the same rules (and the rest) when the form is sent.
+    """
+    if mentor.id == mentee.id:
+        return SELF_OFFER
+    if not mentor.profile.offers_mentoring:
+        return NOT_OFFERING
+    if not mentee.profile.seeks_mentoring:
+        return _not_seeking(mentee)
+    return None
+
+
+def offer_topics(mentor, mentee):
+    """The topics ``mentor`` may offer (the approved ones they offer), those ``mentee`` seeks first;
+    and the ids of those the mentee seeks."""
+    offered = topics_by_kind(mentor.profile)[ProfileTopic.OFFERS]
+    sought = {t.id for t in topics_by_kind(mentee.profile)[ProfileTopic.SEEKS]}
+    return sorted(offered, key=lambda t: t.id not in sought), sought
+
+
+def prompts_for(direction, asked):
+    """The two questions as the member who sends reads them: a mentee asks, a mentor offers to ``asked``."""
+    if direction == R.OFFER:
+        return {field: question.format(name=asked.name) for field, question in OFFER_PROMPTS.items()}
+    return PROMPTS
+
+
 def _check_parties(direction, requester, asked, mentor, mentee, profiles):
     offer = direction == R.OFFER
     if requester.id == asked.id:
-        raise RequestError("You cannot offer mentoring to yourself." if offer else SELF_REQUEST)
+        raise RequestError(SELF_OFFER if offer else SELF_REQUEST)
     if not requester.active:
         raise NotAllowed("Your account is not active.")
     if not asked.active or asked.id not in profiles:
@@ -244,14 +393,13 @@ def _check_parties(direction, requester, asked, mentor, mentee, profiles):
                            "or withdraw one, before you send another.")
     mentor_profile = profiles[mentor.id]
     if not mentor_profile.offers_mentoring:
-        raise RequestError("Your profile does not offer mentoring: turn it on in your profile first." if offer
-                           else _not_a_mentor(mentor))
+        raise RequestError(NOT_OFFERING if offer else _not_a_mentor(mentor))
     if places_left(mentor_profile) <= 0:
         raise RequestError("You have no free place for a new mentee: raise your capacity in your profile, "
                            "or end a mentorship first." if offer
                            else f"{mentor.name} has no free place for a new mentee right now.")
     if offer and not profiles[mentee.id].seeks_mentoring:
-        raise RequestError(f"{mentee.name} is not looking for a mentor.")
+        raise RequestError(_not_seeking(mentee))
 
 
 def _check_topics(direction, mentor, mentor_profile, topic_ids):
@@ -270,9 +418,9 @@ def _check_topics(direction, mentor, mentor_profile, topic_ids):
     return sorted(wanted)
 
 
-def _check_prompt(text, field, asked):
+def _check_prompt(text, field, asked, direction):
     text = (text or "").strip()
-    question = PROMPTS[field]
+    question = prompts_for(direction, asked)[field]
     if not text:
         raise RequestError(f"Please answer “{question}”", field)
     if len(text) < PROMPT_MIN:
@@ -404,14 +552,20 @@ def accept(actor, request, now=None):
     return req
 
 
-def decline(actor, request, note="", now=None):
-    """The person asked declines, with an optional kind note."""
+def decline(actor, request, note="", now=None, template=""):
+    """The person asked declines, with an optional kind note: their own words, or else the
+    offered note (``decline_notes``) whose code is ``template``."""
     now = now or utcnow()
     note = _check_note(note)
     with write_lock():
         req = _load(request)
         _require_asked(actor, req)
         _require_status(req, R.PENDING_MENTOR)
+        if template:
+            offered = decline_notes(req)
+            if template not in offered:
+                raise RequestError("Choose one of the offered notes, or write your own.", "template")
+            note = note or offered[template][1]
         req.status = R.DECLINED
         req.answered_at = req.closed_at = now
         req.answer_note = note

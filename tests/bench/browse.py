@@ -1,9 +1,10 @@
-"""Benchmark of /mentors: server time of the page and of its htmx partial on 10,000 members.
+"""Benchmark of /mentors and /mentees: server time of the page and of its htmx partial on 10,000 members.
 
 Run ``make bench`` (or ``.venv/bin/python tests/bench/browse.py``). It builds a
 temporary SQLite database, migrates it, seeds the demo program, logs in as a
-member who seeks mentoring, and prints JSON: per case the median and p95 in
-milliseconds of the time spent in the app (around the test client call).
+member who seeks mentoring (for /mentors) and as one who mentors (for /mentees),
+and prints JSON: per case the median and p95 in milliseconds of the time spent
+in the app (around the test client call).
 Not a test: pytest collects only ``test_*.py``.
 """
 import argparse
@@ -32,6 +33,15 @@ def cases(topic_id):
         ("search 'lead'", "/mentors?q=lead"),
         ("overlaps my hours", "/mentors?overlap=y"),
         ("by name, page 3", "/mentors?sort=name&page=3"),
+    ]
+
+
+def mentee_cases(topic_id):
+    return [
+        ("mentees: best match (default)", "/mentees"),
+        ("mentees: topic", f"/mentees?topic={topic_id}"),
+        ("mentees: search 'lead'", "/mentees?q=lead"),
+        ("mentees: by name, page 3", "/mentees?sort=name&page=3"),
     ]
 
 
@@ -73,23 +83,26 @@ def main(argv=None):
             demo.seed(members=args.members, echo=lambda *_: None)
             seed_seconds = time.perf_counter() - started
             with database.connection_context():  # no ANALYZE: plans as on a database nobody tuned
-                email = next(address for label, address in demo.logins() if label.startswith("member who seeks"))
-                seeker = User.get(User.email == email)
-                sought = ProfileTopic.get((ProfileTopic.profile == seeker.id)
-                                          & (ProfileTopic.kind == ProfileTopic.SEEKS))
-
-        client = app.test_client()
-        response = client.post("/login", data={"email": email, "password": demo.DEMO_PASSWORD})
-        assert response.status_code == 302, "could not log in as the demo member"
+                logins = dict(demo.logins())
+                scenarios = []
+                for who, kind, scenario in (("member who seeks a mentor", ProfileTopic.SEEKS, cases),
+                                            ("member who mentors", ProfileTopic.OFFERS, mentee_cases)):
+                    member = User.get(User.email == logins[who])
+                    topic = ProfileTopic.get((ProfileTopic.profile == member.id) & (ProfileTopic.kind == kind))
+                    scenarios.append((member.email, scenario(topic.topic_id)))
 
         results = {}
-        for label, url in cases(sought.topic_id):
-            results[label] = {
-                "url": url,
-                "page": measure(client, url, {}, args.requests, args.warmup),
-                "htmx partial": measure(client, url, {"HX-Request": "true", "HX-Target": "results"},
-                                        args.requests, args.warmup),
-            }
+        for email, urls in scenarios:
+            client = app.test_client()
+            response = client.post("/login", data={"email": email, "password": demo.DEMO_PASSWORD})
+            assert response.status_code == 302, f"could not log in as the demo member {email}"
+            for label, url in urls:
+                results[label] = {
+                    "url": url,
+                    "page": measure(client, url, {}, args.requests, args.warmup),
+                    "htmx partial": measure(client, url, {"HX-Request": "true", "HX-Target": "results"},
+                                            args.requests, args.warmup),
+                }
         worst = max(case[kind]["p95_ms"] for case in results.values() for kind in ("page", "htmx partial"))
         print(json.dumps({
             "database": "sqlite",

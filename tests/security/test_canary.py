@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from portal.models import Invitation, ProfileTopic, Topic, User
+from portal.requests import services as requests
 from securitykit import NEW_PASSWORD, ROLES, RULES, fill
 
 
@@ -81,8 +82,37 @@ def plant_reset_token(w):
     return Private("the member's password reset link", [token], set(), {User.get_by_id(w.member.id).email})
 
 
+def plant_request_texts(w):
+    """The prompts of two requests the member sent to the mentor, the mentor's note declining the
+    first and a coordinator's note rejecting the second: theirs, and the coordinators'."""
+    token = {name: canary(name.replace("_", "")) for name in ("help_wanted", "success_looks_like", "answer_note",
+                                                               "review_note", "help_again", "success_again")}
+    requests.withdraw(w.member, w.outgoing)  # one open request per pair: make room for these
+    first = requests.send_request(w.member, w.mentor, [w.topic.id], f"I would like help: {token['help_wanted']}",
+                                  f"Success would be {token['success_looks_like']}", "video")
+    requests.decline(w.mentor, first, f"Sorry: {token['answer_note']}")
+    requests.set_requests_need_review(w.coordinator, True)
+    second = requests.send_request(w.member, w.mentor, [w.topic.id], f"I would like help: {token['help_again']}",
+                                   f"Success would be {token['success_again']}", "video")
+    requests.reject(w.coordinator, second, f"Not this way: {token['review_note']}")
+    requests.set_requests_need_review(w.coordinator, False)
+    return Private("a request's prompts and the notes answering it", list(token.values()), {"member", "coordinator"},
+                   {User.get_by_id(w.member.id).email, w.mentor.email, w.coordinator.email}, {"member"})
+
+
+def plant_request_waiting_for_review(w):
+    """The prompts of the member's request while it waits in the coordinators' review queue."""
+    from portal.models import ConnectionRequest
+
+    help_wanted, success = f"Help me with {canary('waitinghelp')}", f"Success is {canary('waitingsuccess')}"
+    ConnectionRequest.create(requester=w.member, mentee=w.member, mentor=w.mentor, help_wanted=help_wanted,
+                             success_looks_like=success, status=ConnectionRequest.PENDING_REVIEW)
+    return Private("the prompts of a request waiting for review", [help_wanted, success], {"member", "coordinator"},
+                   {User.get_by_id(w.member.id).email, w.mentor.email}, {"member", "coordinator"})
+
+
 PLANTERS = [plant_email, plant_password_hash, plant_session_token, plant_suggested_topic, plant_pending_invitation,
-            plant_reset_token]
+            plant_reset_token, plant_request_texts, plant_request_waiting_for_review]
 
 
 def paths(world):
@@ -96,12 +126,13 @@ def paths(world):
 
 
 def htmx_variants(world):
-    """The partials htmx asks for: the result list of /mentors, with each sort and filter."""
+    """The partials htmx asks for: the result lists of /mentors and /mentees, with each sort and filter."""
     partial = {"HX-Request": "true", "HX-Target": "results"}
     for query in ("", "?sort=name", "?sort=recent", "?show_full=y", f"?topic={world.topic.id}",
                   f"?q={world.member.name.split()[0]}", "?q=Leadership&show_full=y&sort=name"):
-        yield f"/mentors{query}", partial
-        yield f"/mentors{query}", {}
+        for path in ("/mentors", "/mentees"):
+            yield f"{path}{query}", partial
+            yield f"{path}{query}", {}
 
 
 def crawl(world, role):

@@ -66,6 +66,17 @@ def request_form(w):
             "success_looks_like": "My team runs its weekly meeting without me.", "meeting_format": "video"}
 
 
+def waiting_for_review(w, mentee=None):
+    """A fresh request waiting for review (one per call: each role acts on its own), by default the
+    other member's to the mentor; ``mentee="coordinator"`` makes it the coordinator's own."""
+    from portal.models import ConnectionRequest
+
+    text = "Some words that are long enough for a request prompt."
+    mentee = w.coordinator if mentee == "coordinator" else w.other
+    return ConnectionRequest.create(requester=mentee, mentee=mentee, mentor=w.mentor, help_wanted=text,
+                                    success_looks_like=text, status=ConnectionRequest.PENDING_REVIEW)
+
+
 ROUTES = {
     # --- site
     ("site.index", "GET"): [everyone(OK)],
@@ -136,6 +147,8 @@ ROUTES = {
         Case(LOGIN, 404, 404, 404, params=lambda w: {"member_id": 999_999}, label="no such member"),
     ],
     ("members.mentors", "GET"): [members_only()],
+    # Members who do not mentor see the list too, with how to start.
+    ("members.mentees", "GET"): [members_only()],
     # --- connection requests
     ("requests.new", "GET"): [
         members_only(params=lambda w: {"member_id": w.member.id}, label="a mentor (the member: themself)"),
@@ -146,6 +159,20 @@ ROUTES = {
         members_only(params=lambda w: {"member_id": w.mentor.id}, data=request_form, label="a mentor"),
         Case(LOGIN, 404, 404, 404, params=lambda w: {"member_id": w.deactivated.id}, data=request_form,
              label="deactivated mentor"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"member_id": 999_999}, data=request_form,
+             label="no such member"),
+    ],
+    # The coordinator seeks mentoring: the member (a mentor) offers; the others are told why they cannot.
+    ("requests.offer", "GET"): [
+        members_only(params=lambda w: {"member_id": w.coordinator.id}, label="a member who seeks mentoring"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"member_id": w.deactivated.id}, label="deactivated member"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"member_id": 999_999}, label="no such member"),
+    ],
+    ("requests.offer", "POST"): [
+        members_only(params=lambda w: {"member_id": w.coordinator.id}, data=request_form,
+                     label="a member who seeks mentoring"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"member_id": w.deactivated.id}, data=request_form,
+             label="deactivated member"),
         Case(LOGIN, 404, 404, 404, params=lambda w: {"member_id": 999_999}, data=request_form,
              label="no such member"),
     ],
@@ -187,6 +214,25 @@ ROUTES = {
     ],
     ("coordinator.topics", "GET"): [coordinators_only()],
     ("coordinator.topics", "POST"): [coordinators_only(data=lambda w: {"name": f"Topic {w.fresh_email()}"})],
+    ("coordinator.review_queue", "GET"): [coordinators_only()],
+    ("coordinator.approve_request", "POST"): [
+        coordinators_only(params=lambda w: {"request_id": waiting_for_review(w).id}, label="waiting for review"),
+        coordinators_only(403, params=lambda w: {"request_id": waiting_for_review(w, "coordinator").id},
+                          label="the coordinator's own"),
+        coordinators_only(404, params=lambda w: {"request_id": 999_999}, label="no such request"),
+    ],
+    ("coordinator.reject_request", "POST"): [
+        coordinators_only(params=lambda w: {"request_id": waiting_for_review(w).id}, data=lambda w: {"note": "No."},
+                          label="waiting for review"),
+        coordinators_only(403, params=lambda w: {"request_id": waiting_for_review(w, "coordinator").id},
+                          data=lambda w: {"note": "No."}, label="the coordinator's own"),
+        coordinators_only(404, params=lambda w: {"request_id": 999_999}, data=lambda w: {"note": "No."},
+                          label="no such request"),
+    ],
+    ("coordinator.approve_selected", "POST"): [
+        coordinators_only(data=lambda w: {"ids": [str(waiting_for_review(w).id)]})],
+    ("coordinator.settings", "GET"): [coordinators_only()],
+    ("coordinator.settings", "POST"): [coordinators_only(data=lambda w: {"requests_need_review": "y"})],
     ("coordinator.approve_topic", "POST"): [
         # The member suggested this topic: approving it is still the coordinators' job.
         coordinators_only(params=lambda w: {"topic_id": w.suggestion.id}, label="a member's suggestion"),

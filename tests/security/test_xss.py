@@ -14,7 +14,8 @@ and a new page that shows it in ``test_payloads_stay_inert_everywhere``.
 import re
 from html.parser import HTMLParser
 
-from portal.models import Invitation, Topic, User
+from portal.models import ConnectionRequest, Invitation, Topic, User
+from portal.requests import services as requests
 from securitykit import NEW_PASSWORD, PASSWORD
 
 # Short enough for every field (a topic takes 60 characters; a prefix of up to 4 is added to keep them apart).
@@ -291,6 +292,11 @@ def test_profile_fields_stay_inert_everywhere(app, make_member, mailbox, db):
     check(other.get("/mentors", query_string={"show_full": "y", "sort": "name"}), "/mentors", names + offers)
     partial = {"HX-Request": "true", "HX-Target": "results"}
     check(other.get("/mentors", query_string={"show_full": "y"}, headers=partial), "/mentors (htmx)", names + offers)
+    check(other.get("/mentees", query_string={"sort": "name"}), "/mentees", names)
+    check(other.get("/mentees", headers=partial), "/mentees (htmx)", names)
+    # The last author mentors too: the offer form names the member offered to in its questions.
+    for author, both, _, _ in authors[:-1]:
+        check(client.get(f"/members/{author.id}/offer"), f"offer form [{author.email}]", [shown(both)])
     check(coord.get("/coordinator/members"), "coordinator members", names)
     check.mails(mailbox, {a.email: shown(both) for a, both, _, _ in authors})
     check.assert_none()
@@ -345,4 +351,43 @@ def test_registration_name_stays_inert_everywhere(app, make_member, mailbox, db)
             check(client.get("/profile/wizard/1"), f"wizard [{number}]", [names[email]])
     check(coord.get("/coordinator/members"), "coordinator members", list(names.values()))
     check.mails(mailbox, names)
+    check.assert_none()
+
+
+def test_request_texts_stay_inert_everywhere(app, make_member, db):
+    """The prompts of a request, the note declining it (typed again after an over-long try, and in
+    place through htmx) and a coordinator's note rejecting one, on /requests for both sides."""
+    check = Checker()
+    topic = Topic.create(name="Leadership")
+    coordinator = make_member(name="Cora Coordinator", email="coordinator@example.org", role="coordinator")
+    mentor = make_member(name="Mona Mentor", email="mentor@example.org", offers=[topic])
+    as_mentor = log_in(app, mentor.email)
+    seen_by_mentor = []
+    for number, (first, second) in pairs():
+        mentee = make_member(email=f"asker{number}@example.org", seeks=[topic])
+        client = log_in(app, mentee.email)
+        rejected = number % 3 == 2
+        requests.set_requests_need_review(coordinator, rejected)
+        prompts = [f"{number} help with {first} and more", f"{number} success is {second} and more"]
+        response = client.post(f"/members/{mentor.id}/request", data={
+            "topics": [str(topic.id)], "help_wanted": prompts[0], "success_looks_like": prompts[1],
+            "meeting_format": "video"})
+        assert response.status_code == 303, f"the request with {prompts!r} was not sent"
+        req = ConnectionRequest.get(ConnectionRequest.requester == mentee.id)
+        note = f"{number} note {first}"
+        if rejected:
+            requests.reject(coordinator, req, note)
+        else:
+            seen_by_mentor += [shown(p) for p in prompts]
+            check(as_mentor.post(f"/requests/{req.id}/decline", data={"note": note + "x" * 1000}),
+                  f"over-long note kept [{number}]", [shown(note)])
+            if number % 2:
+                check(as_mentor.post(f"/requests/{req.id}/decline", data={"note": note},
+                                     headers={"HX-Request": "true", "HX-Target": f"request-{req.id}"}),
+                      f"declined in place [{number}]", [shown(note)])
+            else:
+                assert as_mentor.post(f"/requests/{req.id}/decline", data={"note": note}).status_code == 303
+            seen_by_mentor.append(shown(note))
+        check(client.get("/requests"), f"the mentee's requests [{number}]", [shown(p) for p in prompts] + [shown(note)])
+    check(as_mentor.get("/requests"), "the mentor's requests", seen_by_mentor)
     check.assert_none()
