@@ -3,12 +3,25 @@
 Deterministic (a seeded random generator) and repeatable: running it again
 adds nothing. Every demo account has the same password, printed by the command.
 """
+import datetime as dt
 import random
 
 from . import vocab
 from .auth.services import hash_password
 from .db import database
-from .models import Mentorship, Profile, ProfileLanguage, ProfileTopic, Topic, User, new_token, utcnow
+from .models import (
+    Feedback,
+    Meeting,
+    Mentorship,
+    Milestone,
+    Profile,
+    ProfileLanguage,
+    ProfileTopic,
+    Topic,
+    User,
+    new_token,
+    utcnow,
+)
 
 DEMO_DOMAIN = "demo.tandem.example"
 DEMO_PASSWORD = "mentoring-demo-2026"
@@ -192,8 +205,45 @@ def _pairs(rng, users, roles):
     mentors = [u for u in users[1:] if roles[u.id][0]]
     mentees = [u for u in users[1:] if roles[u.id][1] and not roles[u.id][0]]
     rng.shuffle(mentees)
+    now = utcnow().replace(second=0, microsecond=0)
     for mentor, mentee in list(zip(rng.sample(mentors, min(8, len(mentors))), mentees))[:8]:
-        Mentorship.create(mentor=mentor, mentee=mentee, goals="Find a direction for the next two years.")
+        pair = Mentorship.create(mentor=mentor, mentee=mentee, goals="Find a direction for the next two years.",
+                                 started_at=now - dt.timedelta(days=rng.randint(20, 120)))
+        _history(rng, pair, mentor, mentee, now)
+
+
+MEETING_NOTES = ["Talked through the options and what matters most.", "Practised the difficult conversation.",
+                 "Reviewed the plan; the first step is done.", "Shared contacts worth meeting."]
+MOST_USEFUL = ["The honest questions.", "A concrete next step.", "Hearing how others did it.", ""]
+
+
+def _history(rng, pair, mentor, mentee, now):
+    """A few held meetings with feedback (some for coordinators only), a milestone, perhaps a next meeting."""
+    day = pair.started_at.date() + dt.timedelta(days=rng.randint(3, 10))
+    first = True
+    while day < now.date() - dt.timedelta(days=2):
+        logged = dt.datetime.combine(day, dt.time(18))
+        meeting = Meeting.create(mentorship=pair, status=Meeting.HELD, held_on=day,
+                                 duration_minutes=rng.choice([30, 45, 60, 90]), time_zone=mentor.time_zone,
+                                 logged_by=rng.choice([mentor, mentee]), logged_at=logged, created_at=logged,
+                                 updated_at=logged, notes=rng.choice(MEETING_NOTES),
+                                 next_steps="Try it and report back.")
+        for author in (mentor, mentee):
+            if rng.random() < 0.8:
+                Feedback.create(meeting=meeting, author=author, rating=rng.randint(3, 5),
+                                most_useful=rng.choice(MOST_USEFUL), good_fit=True if first else None,
+                                visibility=Feedback.COORDINATORS if rng.random() < 0.3 else Feedback.PARTNER,
+                                created_at=logged, updated_at=logged)
+        first = False
+        day += dt.timedelta(days=rng.randint(12, 21))
+    done = rng.random() < 0.5
+    Milestone.create(mentorship=pair, title="Agree on three goals", created_by=mentee, created_at=now,
+                     done_at=now if done else None, done_by=mentor if done else None)
+    if rng.random() < 0.6:
+        Meeting.create(mentorship=pair, status=Meeting.SCHEDULED, organiser=mentor, time_zone=mentor.time_zone,
+                       starts_at=(now + dt.timedelta(days=rng.randint(1, 14))).replace(hour=14, minute=0),
+                       duration_minutes=60, format=Meeting.VIDEO, link=f"https://meet.example.org/tandem-{pair.id}",
+                       agenda="How the last weeks went, and what next.", created_at=now, updated_at=now)
 
 
 def logins():

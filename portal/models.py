@@ -2,10 +2,12 @@
 import datetime as dt
 import json
 import secrets
+import uuid
 
 from peewee import (
     BooleanField,
     CharField,
+    DateField,
     DateTimeField,
     ForeignKeyField,
     IntegerField,
@@ -150,8 +152,21 @@ class Mentorship(BaseModel):
     mentee = ForeignKeyField(User, backref="mentored_by", on_delete="CASCADE")
     status = CharField(default=ACTIVE)
     goals = TextField(default="")
+    goals_updated_at = DateTimeField(null=True)
+    goals_updated_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
     started_at = DateTimeField(default=utcnow)
     ended_at = DateTimeField(null=True)
+    ended_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    end_reason = CharField(default="")  # a code of mentorships.services.END_REASONS
+    # Each partner's closing reflection: the one who ends writes theirs, the other may add theirs.
+    mentor_reflection = TextField(default="")
+    mentee_reflection = TextField(default="")
+    # "Stay in touch": contact details are shared only when both said yes.
+    mentor_stays_in_touch = BooleanField(default=False)
+    mentee_stays_in_touch = BooleanField(default=False)
+    # "Not a good fit" (a partner's feedback said so): for coordinators' eyes, never the other partner's.
+    flagged_at = DateTimeField(null=True)
+    flagged_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
 
     class Meta:
         indexes = ((("mentor", "status"), False), (("mentee", "status"), False))
@@ -293,5 +308,107 @@ class AuditEvent(BaseModel):
     created_at = DateTimeField(default=utcnow, index=True)
 
 
+def new_ics_uid():
+    return f"{uuid.uuid4()}@tandem"
+
+
+class Milestone(BaseModel):
+    """A step toward the pair's goals; either partner ticks it."""
+    mentorship = ForeignKeyField(Mentorship, backref="milestones", on_delete="CASCADE")
+    title = CharField()
+    due_on = DateField(null=True)
+    done_at = DateTimeField(null=True)
+    done_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+
+class Meeting(BaseModel):
+    """A meeting of a pair (DESIGN journey 4): scheduled ahead, then logged once held, or logged
+    afterwards without being scheduled. ``time_zone`` is the organiser's, for the calendar invitation."""
+    SCHEDULED = "scheduled"
+    HELD = "held"
+    CANCELLED = "cancelled"
+    # A log its author deleted: off the pair's timeline, kept with its feedback for coordinators,
+    # so that deleting a log never erases what the partner wrote about the meeting.
+    DELETED = "deleted"
+    STATUSES = (SCHEDULED, HELD, CANCELLED, DELETED)
+    VIDEO, PHONE, IN_PERSON = "video", "phone", "in_person"
+    FORMATS = (VIDEO, PHONE, IN_PERSON)
+
+    mentorship = ForeignKeyField(Mentorship, backref="meetings", on_delete="CASCADE")
+    status = CharField(default=SCHEDULED)
+    starts_at = DateTimeField(null=True)  # none for a meeting logged without being scheduled
+    duration_minutes = IntegerField(default=60)
+    format = CharField(default="")
+    link = CharField(default="", max_length=500)
+    place = CharField(default="")
+    agenda = TextField(default="")
+    organiser = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    time_zone = CharField(default="UTC")
+    sequence = IntegerField(default=0)  # iCalendar SEQUENCE: grows with each change sent to calendars
+    ics_uid = CharField(unique=True, default=new_ics_uid)
+    cancelled_at = DateTimeField(null=True)
+    cancelled_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    held_on = DateField(null=True)
+    logged_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    logged_at = DateTimeField(null=True)
+    notes = TextField(default="")  # shared with the partner, Markdown
+    next_steps = TextField(default="")  # shared with the partner, Markdown
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = (
+            (("mentorship", "status", "starts_at"), False),
+            (("mentorship", "held_on"), False),
+            (("status", "starts_at"), False),
+        )
+
+    @property
+    def ends_at(self):
+        return self.starts_at + dt.timedelta(minutes=self.duration_minutes) if self.starts_at else None
+
+
+class MeetingTopic(BaseModel):
+    meeting = ForeignKeyField(Meeting, backref="topic_links", on_delete="CASCADE")
+    topic = ForeignKeyField(Topic, backref="meeting_links", on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("meeting", "topic"), True),)
+
+
+class PrivateNote(BaseModel):
+    """A partner's note on a meeting that only its author ever reads: its own row, never joined for anyone else."""
+    meeting = ForeignKeyField(Meeting, backref="private_notes", on_delete="CASCADE")
+    author = ForeignKeyField(User, backref="+", on_delete="CASCADE")
+    text = TextField()
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("meeting", "author"), True),)
+
+
+class Feedback(BaseModel):
+    """One partner's rating of one meeting; ``coordinators`` feedback is never shown to the other partner."""
+    PARTNER = "partner"
+    COORDINATORS = "coordinators"
+    VISIBILITIES = (PARTNER, COORDINATORS)
+
+    meeting = ForeignKeyField(Meeting, backref="feedback", on_delete="CASCADE")
+    author = ForeignKeyField(User, backref="+", on_delete="CASCADE")
+    rating = IntegerField()
+    most_useful = TextField(default="")
+    visibility = CharField(default=PARTNER)
+    good_fit = BooleanField(null=True)  # asked after the pair's first held meeting only
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("meeting", "author"), True),)
+
+
 ALL_MODELS = [User, Profile, Topic, ProfileTopic, ProfileLanguage, Invitation, Mentorship, AuditEvent,
-              ConnectionRequest, RequestTopic, Notification, ProgramSetting]
+              ConnectionRequest, RequestTopic, Notification, ProgramSetting,
+              Milestone, Meeting, MeetingTopic, PrivateNote, Feedback]

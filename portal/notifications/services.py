@@ -13,6 +13,13 @@ REQUEST_TO_REVIEW = "request_to_review"
 REQUEST_RECEIVED = "request_received"
 REQUEST_ANSWERED = "request_answered"
 REQUEST_EXPIRED = "request_expired"
+MEETING_SCHEDULED = "meeting_scheduled"
+MEETING_CHANGED = "meeting_changed"
+MEETING_CANCELLED = "meeting_cancelled"
+FIRST_MEETING_FIT = "first_meeting_fit"
+PAIR_FLAGGED = "pair_flagged"
+MENTORSHIP_ENDED = "mentorship_ended"
+STAY_IN_TOUCH = "stay_in_touch"
 
 
 def notify(recipient, kind, subject, dedupe_key, context=None, due_at=None, now=None):
