@@ -25,6 +25,7 @@ def create_app(test_config=None):
     from .auth import views as auth_views
     from .coordinator import views as coordinator_views
     from .members import views as members_views
+    from .mentorships import views as mentorships_views
     from .requests import views as requests_views
 
     login_manager.init_app(app)
@@ -33,6 +34,7 @@ def create_app(test_config=None):
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(members_views.bp)
     app.register_blueprint(coordinator_views.bp)
+    app.register_blueprint(mentorships_views.bp)
     requests_views.init_app(app)
     site.register_error_handlers(app)
 

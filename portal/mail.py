@@ -17,7 +17,9 @@ from urllib.parse import unquote, urlparse
 
 from flask import current_app, render_template
 
-from .models import utcnow
+from . import ics, vocab
+from .mentorships import times
+from .models import Meeting, Mentorship, User, utcnow
 
 
 class MailError(Exception):
@@ -36,6 +38,33 @@ def build(to, subject, template, **context):
     message["Message-ID"] = make_msgid(domain=urlparse(context["base_url"]).hostname or "localhost")
     message.set_content(render_template(f"mail/{template}.txt", **context))
     message.add_alternative(render_template(f"mail/{template}.html", **context), subtype="html")
+    return message
+
+
+def meeting_message(meeting, recipient, now=None):
+    """The invitation, update or cancellation of a scheduled meeting for one partner, the .ics attached.
+
+    The delivery of a meeting notification calls this after its transaction. The message is built
+    from the meeting as it is now, so that one sent late carries the latest time and SEQUENCE, and
+    a calendar never steps back to an older version of the meeting.
+    """
+    pair = Mentorship.get_by_id(meeting.mentorship_id)
+    mentor, mentee = User.get_by_id(pair.mentor_id), User.get_by_id(pair.mentee_id)
+    partner = mentee if recipient.id == mentor.id else mentor
+    calendar = ics.meeting_calendar(meeting, mentor, mentee, recipient, current_app.config["MAIL_FROM"],
+                                    current_app.config["BASE_URL"], now=now)
+    method = ics.CANCEL if meeting.status == Meeting.CANCELLED else ics.REQUEST
+    change = "cancelled" if method == ics.CANCEL else ("updated" if meeting.sequence else "new")
+    day = times.when(meeting.starts_at, recipient.time_zone, "%a %d %b %Y")
+    subject = {"new": f"Mentoring meeting with {partner.name} on {day}",
+               "updated": f"Changed: mentoring meeting with {partner.name} on {day}",
+               "cancelled": f"Cancelled: mentoring meeting with {partner.name} on {day}"}[change]
+    message = build(recipient.email, subject, "meeting", to_name=recipient.name, meeting=meeting, partner=partner,
+                    change=change, day=day, times=times.times_for(meeting.starts_at, recipient, [partner]),
+                    duration=times.duration(meeting.duration_minutes),
+                    format_label=vocab.FORMAT_LABEL.get(meeting.format, ""))
+    message.add_attachment(calendar, maintype="text", subtype="calendar", filename="meeting.ics",
+                           params={"method": method, "charset": "utf-8"})
     return message
 
 

@@ -883,6 +883,11 @@ def test_asking_to_stay_in_touch_tells_the_partner(p):
         (p.mentor.id, notifications.STAY_IN_TOUCH, "Mel Mentee would like to stay in touch")]
 
 
+@pytest.mark.parametrize("minutes, words", [(15, "15 min"), (60, "1 h"), (75, "1 h 15 min"), (240, "4 h")])
+def test_a_meeting_length_is_written_for_people(minutes, words):
+    assert svc.times.duration(minutes) == words
+
+
 # --- when both can meet -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("day, mine, theirs", [

@@ -2,19 +2,24 @@
 
 ``world`` gives, on a fresh database, a coordinator, a member (the owner of
 whatever the tests name by id), another member, a deactivated member, topics,
-a pending and a used invitation, and tokens taken from real mails. ``world.client(role)``
+a pending and a used invitation, tokens taken from real mails, and the member's mentorships
+(an active one as mentor, with a milestone and a held and a scheduled meeting, and an ended one
+as mentee). ``world.client(role)``
 is a test client logged in as that role (``anonymous`` is not logged in).
 
 The url_map of the app is read once at collection time, so that tests can be
 parametrized with every route: a route added to the portal shows up here by itself.
 """
+import datetime as dt
 import itertools
 import re
 from urllib.parse import parse_qs, urlsplit
 
 from portal import create_app
 from portal.auth import services as accounts
-from portal.models import ProfileTopic, Topic, User
+from portal.mentorships import services as mentorships
+from portal.mentorships import times
+from portal.models import Mentorship, ProfileTopic, Topic, User, utcnow
 from portal.requests import services as requests
 
 PASSWORD = "correct horse battery"  # the password tests/conftest.py gives every member
@@ -130,6 +135,18 @@ class World:
                                               REQUEST_TEXT, "video")
         self.outgoing = requests.send_request(self.member, self.mentor, [self.topic.id], REQUEST_TEXT,
                                               REQUEST_TEXT, "video")
+        # The member mentors Pia (an active pair with a milestone), and was mentored by Fay (an ended pair).
+        self.partner = make_member(name="Pia Partner", email="partner@example.org", seeks=[self.topic])
+        self.pair = self.start_pair(self.member, self.partner)
+        self.milestone = mentorships.add_milestone(self.member, self.pair, "Run a retrospective")
+        # Its meetings: one held (logged by the member today), one scheduled a week ahead.
+        day = times.today(self.member.time_zone, utcnow())
+        self.held = mentorships.log_meeting(self.member, self.pair, day, 60, [self.topic.id], "We talked.")
+        self.scheduled = mentorships.schedule_meeting(self.member, self.pair, day + dt.timedelta(days=7),
+                                                      dt.time(10, 0), 60, "video", "https://meet.example.org/a")
+        self.former = make_member(name="Fay Former", email="former@example.org", offers=[self.topic])
+        self.ended_pair = self.start_pair(self.former, self.member)
+        mentorships.end_mentorship(self.former, self.ended_pair, "goals_met")
         self.invitation, self.invite_token = self.invite()
         self.accepted_invitation, self.used_invite_token = self.invite()
         with app.test_request_context():
@@ -160,6 +177,10 @@ class World:
             accounts.send_verification(user)
         return self.token_in_mail(user.email, "/verify/")
 
+    def start_pair(self, mentor, mentee):
+        req = requests.send_request(mentee, mentor, [self.topic.id], REQUEST_TEXT, REQUEST_TEXT, "video")
+        return Mentorship.get_by_id(requests.accept(mentor, req).mentorship_id)
+
     def token_in_mail(self, email, prefix):
         return self.mailbox.link(email, prefix).split(prefix, 1)[1]
 
@@ -170,6 +191,9 @@ class World:
             "invitation_id": [self.invitation.id, self.accepted_invitation.id, MISSING_ID],
             "topic_id": [self.topic.id, self.suggestion.id, MISSING_ID],
             "request_id": [self.incoming.id, self.outgoing.id, MISSING_ID],
+            "mentorship_id": [self.pair.id, self.ended_pair.id, MISSING_ID],
+            "milestone_id": [self.milestone.id, MISSING_ID],
+            "meeting_id": [self.held.id, self.scheduled.id, MISSING_ID],
             "step": [1, 2, 3, 4, 9],
             "token": [self.invite_token, self.used_invite_token, self.reset_token, self.verify_token, "not-a-token"],
         }

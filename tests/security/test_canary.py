@@ -16,13 +16,17 @@ them, and the roles that must see it somewhere (so the test knows the canary is
 where it thinks). Append the function to ``PLANTERS``. A new GET route is crawled
 by itself; if it takes a new URL parameter, give ``World.values`` real values for it.
 """
+import datetime as dt
 import itertools
 import secrets
 from dataclasses import dataclass, field
 
 import pytest
 
-from portal.models import Invitation, ProfileTopic, Topic, User
+from portal import mail
+from portal.mentorships import services as mentorships
+from portal.mentorships import times
+from portal.models import Feedback, Invitation, Meeting, ProfileTopic, Topic, User, utcnow
 from portal.requests import services as requests
 from securitykit import NEW_PASSWORD, ROLES, RULES, fill
 
@@ -111,8 +115,77 @@ def plant_request_waiting_for_review(w):
                    {User.get_by_id(w.member.id).email, w.mentor.email}, {"member", "coordinator"})
 
 
+def plant_pair_goals_and_milestones(w):
+    """The goals of the member's pair and the milestones both partners added: the pair's, and the coordinators'."""
+    goals, mine, theirs = canary("goals"), canary("milestone"), canary("partnermilestone")
+    mentorships.update_goals(w.member, w.pair, f"Our goals:\n\n- lead with *care* {goals}")
+    mentorships.add_milestone(w.member, w.pair, f"Milestone {mine}")
+    mentorships.add_milestone(w.partner, w.pair, f"Milestone {theirs}")
+    return Private("a pair's goals and milestones", [goals, mine, theirs], {"member", "coordinator"}, set(),
+                   {"member", "coordinator"})
+
+
+def plant_closing_reflections(w):
+    """Both partners' closing reflections on the member's ended pair."""
+    mine, theirs = canary("reflection"), canary("formerreflection")
+    mentorships.write_reflection(w.member, w.ended_pair, f"I learnt to say no. {mine}")
+    mentorships.write_reflection(w.former, w.ended_pair, f"Mia grew so much. {theirs}")
+    return Private("the closing reflections of an ended pair", [mine, theirs], {"member", "coordinator"}, set(),
+                   {"member", "coordinator"})
+
+
+def _held_meeting(w):
+    """A meeting of the member's pair, logged today by the member (each planter writes on its own)."""
+    return mentorships.log_meeting(w.member, w.pair, times.today(w.member.time_zone, utcnow()), 30, [w.topic.id])
+
+
+def plant_meeting_texts(w):
+    """What the partners share of their meetings: an agenda (in both invitations too), a log's notes and next
+    steps, and the partner's feedback shared with the member: the pair's, and the coordinators'."""
+    agenda, notes, steps, shared = canary("agenda"), canary("notes"), canary("nextsteps"), canary("sharedfeedback")
+    day = times.today(w.member.time_zone, utcnow()) + dt.timedelta(days=8)
+    mentorships.schedule_meeting(w.member, w.pair, day, dt.time(9, 30), 60, "video", agenda=f"We plan {agenda}")
+    held = _held_meeting(w)
+    mentorships.edit_log(w.member, held, held.held_on, 45, notes=f"We *talked* {notes}", next_steps=f"Then {steps}")
+    mentorships.give_feedback(w.partner, held, 5, f"Useful {shared}", Feedback.PARTNER)
+    return Private("a meeting's agenda, notes, next steps and shared feedback", [agenda, notes, steps, shared],
+                   {"member", "coordinator"}, {User.get_by_id(w.member.id).email, w.partner.email},
+                   {"member", "coordinator"})
+
+
+def plant_own_private_note(w):
+    """The member's private note on a meeting: theirs alone, not even the coordinators'."""
+    note = canary("privatenote")
+    mentorships.set_private_note(w.member, w.held, f"I felt {note}")
+    return Private("the member's private note", [note], {"member"}, set(), {"member"})
+
+
+def plant_partners_private_note(w):
+    """The partner's private note on a meeting of the member's: nobody else ever sees it, the member least."""
+    note = canary("partnernote")
+    mentorships.set_private_note(w.partner, w.held, f"I felt {note}")
+    return Private("the partner's private note", [note])
+
+
+def plant_partners_coordinators_only_feedback(w):
+    """The partner's feedback for coordinators only (and its "not a good fit"): the member must not even learn
+    it exists."""
+    comment = canary("coordinatorsonly")
+    mentorships.give_feedback(w.partner, _held_meeting(w), 1, f"Hard to talk {comment}", Feedback.COORDINATORS)
+    return Private("the partner's coordinators-only feedback", [comment], {"coordinator"}, set(), {"coordinator"})
+
+
+def plant_own_coordinators_only_feedback(w):
+    comment = canary("mycoordinatorsonly")
+    mentorships.give_feedback(w.member, _held_meeting(w), 2, f"Unsure {comment}", Feedback.COORDINATORS)
+    return Private("the member's coordinators-only feedback", [comment], {"member", "coordinator"}, set(),
+                   {"member", "coordinator"})
+
+
 PLANTERS = [plant_email, plant_password_hash, plant_session_token, plant_suggested_topic, plant_pending_invitation,
-            plant_reset_token, plant_request_texts, plant_request_waiting_for_review]
+            plant_reset_token, plant_request_texts, plant_request_waiting_for_review, plant_pair_goals_and_milestones,
+            plant_closing_reflections, plant_meeting_texts, plant_own_private_note, plant_partners_private_note,
+            plant_partners_coordinators_only_feedback, plant_own_coordinators_only_feedback]
 
 
 def paths(world):
@@ -126,26 +199,43 @@ def paths(world):
 
 
 def htmx_variants(world):
-    """The partials htmx asks for: the result lists of /mentors and /mentees, with each sort and filter."""
+    """The partials htmx asks for: the result lists of /mentors and /mentees, with each sort and filter,
+    and the parts of a pair's page (goals, the goals form, milestones)."""
     partial = {"HX-Request": "true", "HX-Target": "results"}
     for query in ("", "?sort=name", "?sort=recent", "?show_full=y", f"?topic={world.topic.id}",
                   f"?q={world.member.name.split()[0]}", "?q=Leadership&show_full=y&sort=name"):
         for path in ("/mentors", "/mentees"):
             yield f"{path}{query}", partial
             yield f"{path}{query}", {}
+    for pair in world.values("mentorship_id"):
+        for path, part in ((f"/mentorships/{pair}", "goals"), (f"/mentorships/{pair}", "milestones"),
+                           (f"/mentorships/{pair}/goals", "goals")):
+            yield path, {"HX-Request": "true", "HX-Target": part}
+
+
+def meeting_pages(world):
+    """Every page of each meeting of the member's pairs (the planters add some), its .ics, and its timeline
+    item as htmx asks for it: alone, with the feedback form, with the private note form."""
+    for meeting in Meeting.select(Meeting.id).where(Meeting.mentorship.in_([world.pair.id, world.ended_pair.id])):
+        item = {"HX-Request": "true", "HX-Target": f"meeting-{meeting.id}"}
+        for path in (f"/meetings/{meeting.id}", f"/meetings/{meeting.id}/feedback", f"/meetings/{meeting.id}/note"):
+            yield path, {}
+            yield path, item
+        yield f"/meetings/{meeting.id}/log/edit", {}
+        yield f"/meetings/{meeting.id}.ics", {}
 
 
 def crawl(world, role):
     """(where, text) of every page the role can reach: bodies and headers."""
     client = world.client(role)
-    for path, headers in itertools.chain(paths(world), htmx_variants(world)):
+    for path, headers in itertools.chain(paths(world), htmx_variants(world), meeting_pages(world)):
         response = client.get(path, headers=headers)
         text = response.get_data(as_text=True) + "\n" + str(response.headers)
         yield f"{role} GET {path}{' (htmx)' if headers else ''} -> {response.status_code}", text
 
 
 def trigger_mail_to_others(world):
-    """Mail the portal writes to people other than the owner: resets, invitations, registrations."""
+    """Mail the portal writes to people other than the owner: resets, invitations, registrations, meetings."""
     world.app.config["ALLOWED_EMAIL_DOMAINS"] = frozenset({"example.org"})
     client = world.app.test_client()
     client.post("/password/reset", data={"email": world.other.email})
@@ -156,6 +246,11 @@ def trigger_mail_to_others(world):
     world.client("coordinator").post("/coordinator/members", data={"email": "newbie@example.org", "name": "Newbie",
                                                                    "role": "member"})
     world.client("coordinator").post(f"/coordinator/invitations/{world.invitation.id}/resend")
+    # The invitations to the member's meetings, to both partners, as the delivery job sends them.
+    with world.app.test_request_context():
+        for meeting in Meeting.select().where((Meeting.mentorship == world.pair.id) & Meeting.starts_at.is_null(False)):
+            for partner in (world.member.id, world.partner.id):
+                mail.send(mail.meeting_message(meeting, User.get_by_id(partner)))
 
 
 def test_private_data_shows_only_to_who_may_see_it(world, mailbox):

@@ -9,13 +9,15 @@ the walk also carries the security headers.
 Answers: ``OK`` (2xx, or a redirect that is the normal result: anywhere but the
 login page), ``LOGIN`` (a redirect to the login page with ``next``), or a status code.
 """
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Callable
 
 import pytest
 
 from portal import create_app
-from portal.models import User
+from portal.mentorships import times
+from portal.models import User, utcnow
 from securitykit import LOGIN, NEW_PASSWORD, OK, PASSWORD, RULES, fill, header_problems, outcome
 
 
@@ -64,6 +66,23 @@ def profile_form(w):
 def request_form(w):
     return {"topics": [str(w.topic.id)], "help_wanted": "I lead a team for the first time and want help.",
             "success_looks_like": "My team runs its weekly meeting without me.", "meeting_format": "video"}
+
+
+def meeting_form(w):
+    """A meeting next week, in the member's zone."""
+    day = times.today(w.member.time_zone, utcnow()) + dt.timedelta(days=7)
+    return {"date": day.isoformat(), "time": "11:00", "duration": "45", "format": "video",
+            "link": "https://meet.example.org/x", "agenda": "Delegation"}
+
+
+def log_form(w):
+    return {"held_on": times.today(w.member.time_zone, utcnow()).isoformat(), "duration": "60",
+            "topics": [str(w.topic.id)], "notes": "We talked.", "next_steps": "", "private_note": ""}
+
+
+def feedback_form(w):
+    return {f"meeting-{w.held.id}-{name}": value for name, value in
+            (("rating", "4"), ("most_useful", "The checklist"), ("visibility", "partner"))}
 
 
 def waiting_for_review(w, mentee=None):
@@ -193,6 +212,167 @@ ROUTES = {
         # The other member sent it: theirs to withdraw.
         Case(LOGIN, 404, OK, 404, params=lambda w: {"request_id": w.incoming.id}, label="sent to the member"),
         Case(LOGIN, 404, 404, 404, params=lambda w: {"request_id": 999_999}, label="no such request"),
+    ],
+    # --- the pair's space, pair-level pages: the member mentors w.pair and was mentee of w.ended_pair.
+    # Someone outside a pair gets 404 everywhere; coordinators read a pair (403 on what partners change).
+    ("mentorships.index", "GET"): [members_only()],
+    ("mentorships.pair", "GET"): [
+        Case(LOGIN, OK, 404, OK, params=lambda w: {"mentorship_id": w.pair.id}, label="active pair"),
+        Case(LOGIN, OK, 404, OK, params=lambda w: {"mentorship_id": w.ended_pair.id}, label="ended pair"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"mentorship_id": 999_999}, label="no such pair"),
+    ],
+    ("mentorships.goals", "GET"): [
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"mentorship_id": w.pair.id}, label="active pair"),
+        # A partner of an ended pair is sent back to its page, which says it can no longer change.
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"mentorship_id": w.ended_pair.id}, label="ended pair"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"mentorship_id": 999_999}, label="no such pair"),
+    ],
+    ("mentorships.goals", "POST"): [
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"mentorship_id": w.pair.id},
+             data=lambda w: {"goals": "Lead with *confidence*"}, label="active pair"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"mentorship_id": 999_999},
+             data=lambda w: {"goals": "Lead with *confidence*"}, label="no such pair"),
+    ],
+    ("mentorships.add_milestone", "POST"): [
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"mentorship_id": w.pair.id},
+             data=lambda w: {"title": "Give feedback to each report"}, label="active pair"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"mentorship_id": 999_999},
+             data=lambda w: {"title": "Give feedback to each report"}, label="no such pair"),
+    ],
+    # A milestone that is gone (or another pair's): the partner's page says it no longer exists.
+    ("mentorships.milestone_done", "POST"): [
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"mentorship_id": w.pair.id, "milestone_id": w.milestone.id},
+             data=lambda w: {"done": "yes"}, label="the pair's milestone"),
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"mentorship_id": w.pair.id, "milestone_id": 999_999},
+             data=lambda w: {"done": "yes"}, label="no such milestone"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"mentorship_id": 999_999, "milestone_id": w.milestone.id},
+             data=lambda w: {"done": "yes"}, label="no such pair"),
+    ],
+    ("mentorships.delete_milestone", "POST"): [
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"mentorship_id": w.pair.id, "milestone_id": w.milestone.id},
+             label="the pair's milestone"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"mentorship_id": 999_999, "milestone_id": w.milestone.id},
+             label="no such pair"),
+    ],
+    ("mentorships.end", "GET"): [
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"mentorship_id": w.pair.id}, label="active pair"),
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"mentorship_id": w.ended_pair.id}, label="ended pair"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"mentorship_id": 999_999}, label="no such pair"),
+    ],
+    ("mentorships.end", "POST"): [
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"mentorship_id": w.pair.id},
+             data=lambda w: {"reason": "goals_met", "reflection": "Well done."}, label="active pair"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"mentorship_id": 999_999},
+             data=lambda w: {"reason": "goals_met"}, label="no such pair"),
+    ],
+    ("mentorships.reflection", "POST"): [
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"mentorship_id": w.ended_pair.id},
+             data=lambda w: {"reflection": "I learnt to say no."}, label="ended pair"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"mentorship_id": 999_999},
+             data=lambda w: {"reflection": "I learnt to say no."}, label="no such pair"),
+    ],
+    ("mentorships.stay_in_touch", "POST"): [
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"mentorship_id": w.ended_pair.id},
+             data=lambda w: {"consent": "yes"}, label="ended pair"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"mentorship_id": 999_999},
+             data=lambda w: {"consent": "yes"}, label="no such pair"),
+    ],
+    # Only a coordinator outside the pair clears its "not a good fit" flag (a pair not flagged: they are told).
+    ("mentorships.clear_flag", "POST"): [
+        Case(LOGIN, 403, 404, OK, params=lambda w: {"mentorship_id": w.pair.id}, label="the member's pair"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"mentorship_id": 999_999}, label="no such pair"),
+    ],
+    # --- meetings: w.held (logged by the member, never scheduled) and w.scheduled, both of w.pair. Someone
+    # outside the pair gets 404; coordinators read a meeting's page and get 403 on the rest, the .ics too (an
+    # invitation is a partner's). A form the meeting no longer allows sends the partner back to it (a redirect).
+    ("mentorships.meeting", "GET"): [
+        Case(LOGIN, OK, 404, OK, params=lambda w: {"meeting_id": w.held.id}, label="held"),
+        Case(LOGIN, OK, 404, OK, params=lambda w: {"meeting_id": w.scheduled.id}, label="scheduled"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"meeting_id": 999_999}, label="no such meeting"),
+    ],
+    ("mentorships.schedule", "GET"): [
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"mentorship_id": w.pair.id}, label="active pair"),
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"mentorship_id": w.ended_pair.id}, label="ended pair"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"mentorship_id": 999_999}, label="no such pair"),
+    ],
+    ("mentorships.schedule", "POST"): [
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"mentorship_id": w.pair.id}, data=meeting_form,
+             label="active pair"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"mentorship_id": 999_999}, data=meeting_form,
+             label="no such pair"),
+    ],
+    ("mentorships.reschedule", "GET"): [
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"meeting_id": w.scheduled.id}, label="scheduled"),
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"meeting_id": w.held.id}, label="held"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"meeting_id": 999_999}, label="no such meeting"),
+    ],
+    ("mentorships.reschedule", "POST"): [
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"meeting_id": w.scheduled.id}, data=meeting_form,
+             label="scheduled"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"meeting_id": 999_999}, data=meeting_form,
+             label="no such meeting"),
+    ],
+    ("mentorships.cancel", "POST"): [
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"meeting_id": w.scheduled.id}, label="scheduled"),
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"meeting_id": w.held.id}, label="held: the partner is told why"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"meeting_id": 999_999}, label="no such meeting"),
+    ],
+    ("mentorships.meeting_ics", "GET"): [
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"meeting_id": w.scheduled.id}, label="scheduled"),
+        Case(LOGIN, 404, 404, 403, params=lambda w: {"meeting_id": w.held.id}, label="never scheduled"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"meeting_id": 999_999}, label="no such meeting"),
+    ],
+    ("mentorships.log_unscheduled", "GET"): [
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"mentorship_id": w.pair.id}, label="active pair"),
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"mentorship_id": w.ended_pair.id}, label="ended pair"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"mentorship_id": 999_999}, label="no such pair"),
+    ],
+    ("mentorships.log_unscheduled", "POST"): [
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"mentorship_id": w.pair.id}, data=log_form, label="active pair"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"mentorship_id": 999_999}, data=log_form, label="no such pair"),
+    ],
+    ("mentorships.log_meeting", "GET"): [
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"meeting_id": w.scheduled.id}, label="scheduled"),
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"meeting_id": w.held.id}, label="held"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"meeting_id": 999_999}, label="no such meeting"),
+    ],
+    ("mentorships.log_meeting", "POST"): [
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"meeting_id": w.scheduled.id}, data=log_form, label="scheduled"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"meeting_id": 999_999}, data=log_form, label="no such meeting"),
+    ],
+    ("mentorships.edit_log", "GET"): [
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"meeting_id": w.held.id}, label="logged by the member"),
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"meeting_id": w.scheduled.id}, label="not logged"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"meeting_id": 999_999}, label="no such meeting"),
+    ],
+    ("mentorships.edit_log", "POST"): [
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"meeting_id": w.held.id}, data=log_form,
+             label="logged by the member"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"meeting_id": 999_999}, data=log_form, label="no such meeting"),
+    ],
+    ("mentorships.delete_log", "POST"): [
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"meeting_id": w.held.id}, label="logged by the member"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"meeting_id": 999_999}, label="no such meeting"),
+    ],
+    ("mentorships.private_note", "GET"): [
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"meeting_id": w.held.id}, label="held"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"meeting_id": 999_999}, label="no such meeting"),
+    ],
+    ("mentorships.private_note", "POST"): [
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"meeting_id": w.held.id},
+             data=lambda w: {f"meeting-{w.held.id}-private_note": "Ask about budgets"}, label="held"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"meeting_id": 999_999},
+             data=lambda w: {"meeting-999999-private_note": "Ask about budgets"}, label="no such meeting"),
+    ],
+    ("mentorships.feedback", "GET"): [
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"meeting_id": w.held.id}, label="held"),
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"meeting_id": w.scheduled.id}, label="not held yet"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"meeting_id": 999_999}, label="no such meeting"),
+    ],
+    ("mentorships.feedback", "POST"): [
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"meeting_id": w.held.id}, data=feedback_form, label="held"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"meeting_id": 999_999}, data=feedback_form,
+             label="no such meeting"),
     ],
     # --- coordinators
     ("coordinator.home", "GET"): [coordinators_only()],

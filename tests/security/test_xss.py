@@ -11,10 +11,13 @@ and the text must come out as typed (not interpreted as markup).
 A new free-text field belongs in ``fill_profile`` (or a flow of its own below),
 and a new page that shows it in ``test_payloads_stay_inert_everywhere``.
 """
+import datetime as dt
 import re
 from html.parser import HTMLParser
 
-from portal.models import ConnectionRequest, Invitation, Topic, User
+from portal import mail
+from portal.mentorships import times
+from portal.models import ConnectionRequest, Invitation, Meeting, Mentorship, Topic, User, utcnow
 from portal.requests import services as requests
 from securitykit import NEW_PASSWORD, PASSWORD
 
@@ -391,3 +394,52 @@ def test_request_texts_stay_inert_everywhere(app, make_member, db):
         check(client.get("/requests"), f"the mentee's requests [{number}]", [shown(p) for p in prompts] + [shown(note)])
     check(as_mentor.get("/requests"), "the mentor's requests", seen_by_mentor)
     check.assert_none()
+
+
+def test_meeting_texts_stay_inert_everywhere(app, make_member, db):
+    """A meeting's agenda and place (and a refused link kept in its box), a log's Markdown notes and next steps,
+    a private note and a feedback comment (given in place through htmx), on the meeting's page, the timeline
+    of both partners and the coordinator, and in the invitation email."""
+    topic = Topic.create(name="Leadership")
+    make_member(name="Cora Coordinator", email="coordinator@example.org", role="coordinator")
+    mentor = make_member(name="Ana Berger", email="ana@example.org", offers=[topic])
+    mentee = make_member(name="Mel Mentee", email="mel@example.org", seeks=[topic])
+    text = "Some words that are long enough for a request prompt."
+    req = requests.send_request(mentee, mentor, [topic.id], text, text, "video")
+    pair = Mentorship.get_by_id(requests.accept(mentor, req).mentorship_id)
+    ana, mel, cora = (log_in(app, email) for email in ("ana@example.org", "mel@example.org", "coordinator@example.org"))
+    day = times.today(mentor.time_zone, utcnow()) + dt.timedelta(days=3)
+    problems, shared = [], []
+
+    def check(response, where, shows=()):
+        assert response.status_code == 200, f"{where} answered {response.status_code}"
+        problems.extend(inspect(response.get_data(as_text=True), where, shows))
+
+    for number, (first, second) in pairs():
+        agenda, place = f"{number} agenda {first}", f"{number} at {second}"
+        plan = {"date": day.isoformat(), "time": "10:00", "duration": "60", "format": "in_person", "place": place,
+                "agenda": agenda}
+        check(ana.post(f"/mentorships/{pair.id}/meetings/new", data=plan | {"link": f"https://x/ {first}"}),
+              f"a refused link kept [{number}]", [shown(agenda), shown(place), shown(f"https://x/ {first}")])
+        assert ana.post(f"/mentorships/{pair.id}/meetings/new", data=plan).status_code == 303, plan
+        scheduled = Meeting.select().order_by(Meeting.id.desc()).get()
+        log = {"held_on": times.today(mentee.time_zone, utcnow()).isoformat(), "duration": "60",
+               "notes": f"{number} notes {first}", "next_steps": f"{number} then {second}",
+               "private_note": f"{number} mine {first}"}
+        assert mel.post(f"/meetings/{scheduled.id}/log", data=log).status_code == 303, log
+        comment = f"{number} useful {second}"
+        in_place = {"HX-Request": "true", "HX-Target": f"meeting-{scheduled.id}"}
+        check(mel.post(f"/meetings/{scheduled.id}/feedback", headers=in_place, data={
+            f"meeting-{scheduled.id}-rating": "4", f"meeting-{scheduled.id}-most_useful": comment,
+            f"meeting-{scheduled.id}-visibility": "partner"}), f"feedback in place [{number}]", [shown(comment)])
+        check(mel.get(f"/meetings/{scheduled.id}"), f"the meeting's page [{number}]",
+              [shown(agenda), shown(place), shown(log["private_note"]), shown(comment)])
+        shared += [shown(agenda), shown(place), shown(comment)]
+    for client, where in ((ana, "the mentor's timeline"), (mel, "the mentee's timeline"), (cora, "the coordinator's")):
+        check(client.get(f"/mentorships/{pair.id}"), where, shared)
+    another = dict(plan, format="video", place="", agenda=" ".join(p for _, pair_ in pairs() for p in pair_)[:2000])
+    assert ana.post(f"/mentorships/{pair.id}/meetings/new", data=another).status_code == 303
+    with app.test_request_context():
+        message = mail.meeting_message(Meeting.select().order_by(Meeting.id.desc()).get(), mentee)
+    problems.extend(inspect(message.get_body(preferencelist=("html",)).get_content(), "the invitation email"))
+    assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:40])
