@@ -255,6 +255,22 @@ def duration_filter(minutes):
     return times.duration(minutes)
 
 
+def _partners_meeting(meeting_id):
+    """The meeting and its pair, for a partner's action on it: 404 outside the pair, 403 for coordinators."""
+    meeting = _meeting(meeting_id)
+    _partners_only(meeting.mentorship)
+    return meeting, meeting.mentorship
+
+
+def _to_meeting(mentorship_id, meeting_id):
+    return redirect(url_for("mentorships.pair", mentorship_id=mentorship_id, _anchor=f"meeting-{meeting_id}"), 303)
+
+
+def _ended(m):
+    flash(services.ENDED, "error")
+    return redirect(url_for("mentorships.pair", mentorship_id=m.id), 303)
+
+
 def _meeting(meeting_id):
     """The meeting with its pair if the current user may read it; anyone else gets a 404."""
     meeting = services.visible_meeting(meeting_id, _me())
@@ -290,8 +306,7 @@ def _back_to(meeting, message, category="success"):
         page, item = _in_timeline(_meeting(meeting.id))
         return _show_meeting(page, item, said=message)
     flash(message, category)
-    return redirect(url_for("mentorships.pair", mentorship_id=meeting.mentorship_id, _anchor=f"meeting-{meeting.id}"),
-                    303)
+    return _to_meeting(meeting.mentorship_id, meeting.id)
 
 
 def _closed(page, item, message):
@@ -369,7 +384,7 @@ def _planned(m, meeting, message):
     flash(message, "success")
     if meeting.notice:
         flash(meeting.notice, "notice")
-    return redirect(url_for("mentorships.pair", mentorship_id=m.id, _anchor=f"meeting-{meeting.id}"), 303)
+    return _to_meeting(m.id, meeting.id)
 
 
 @bp.route("/mentorships/<int:mentorship_id>/meetings/new", methods=["GET", "POST"])
@@ -378,8 +393,7 @@ def schedule(mentorship_id):
     m = _pair(mentorship_id)
     _partners_only(m)
     if m.status != Mentorship.ACTIVE:
-        flash(services.ENDED, "error")
-        return redirect(url_for("mentorships.pair", mentorship_id=m.id), 303)
+        return _ended(m)
     form = MeetingForm()
     if form.validate_on_submit():
         try:
@@ -398,9 +412,7 @@ def schedule(mentorship_id):
 @login_required
 def reschedule(meeting_id):
     """Move a meeting, or change its details, with the time in the member's own zone."""
-    meeting = _meeting(meeting_id)
-    m = meeting.mentorship
-    _partners_only(m)
+    meeting, m = _partners_meeting(meeting_id)
     page, item = _in_timeline(meeting)
     if not item.can_change:
         return _closed(page, item, "Only a scheduled meeting can be moved: this one was logged or cancelled.")
@@ -426,8 +438,7 @@ def reschedule(meeting_id):
 @bp.post("/meetings/<int:meeting_id>/cancel")
 @login_required
 def cancel(meeting_id):
-    meeting = _meeting(meeting_id)
-    _partners_only(meeting.mentorship)
+    meeting, _ = _partners_meeting(meeting_id)
     try:
         services.cancel_meeting(_me(), meeting)
     except NotAllowed:
@@ -442,9 +453,7 @@ def cancel(meeting_id):
 @login_required
 def meeting_ics(meeting_id):
     """The meeting for the partner's calendar: an invitation, or its cancellation; the same UID each time."""
-    meeting = _meeting(meeting_id)
-    m = meeting.mentorship
-    _partners_only(m)
+    meeting, m = _partners_meeting(meeting_id)
     if meeting.starts_at is None:
         abort(404)  # logged without being scheduled: nothing for a calendar
     me = _me()
@@ -480,7 +489,7 @@ def _log(m, form, meeting=None):
         _on_field(form, error)
         return None
     flash(f"The meeting of {held.held_on:%a %d %b %Y} is logged.", "success")
-    return redirect(url_for("mentorships.pair", mentorship_id=m.id, _anchor=f"meeting-{held.id}"), 303)
+    return _to_meeting(m.id, held.id)
 
 
 @bp.route("/mentorships/<int:mentorship_id>/meetings/log", methods=["GET", "POST"])
@@ -490,8 +499,7 @@ def log_unscheduled(mentorship_id):
     m = _pair(mentorship_id)
     _partners_only(m)
     if m.status != Mentorship.ACTIVE:
-        flash(services.ENDED, "error")
-        return redirect(url_for("mentorships.pair", mentorship_id=m.id), 303)
+        return _ended(m)
     form = LogForm(topics=services.pair_topics(m), data=dict(held_on=times.today(_me().time_zone, utcnow())))
     done = _log(m, form) if form.validate_on_submit() else None
     return done or _log_page(m, form, url_for("mentorships.log_unscheduled", mentorship_id=m.id))
@@ -501,9 +509,7 @@ def log_unscheduled(mentorship_id):
 @login_required
 def log_meeting(meeting_id):
     """Log a scheduled meeting: it becomes held."""
-    meeting = _meeting(meeting_id)
-    m = meeting.mentorship
-    _partners_only(m)
+    meeting, m = _partners_meeting(meeting_id)
     page, item = _in_timeline(meeting)
     if not item.can_change:
         return _closed(page, item, "Only a scheduled meeting can be logged: this one was logged or cancelled.")
@@ -518,9 +524,7 @@ def log_meeting(meeting_id):
 @login_required
 def edit_log(meeting_id):
     """The partner who logged a meeting corrects the log, for 14 days."""
-    meeting = _meeting(meeting_id)
-    m = meeting.mentorship
-    _partners_only(m)
+    meeting, m = _partners_meeting(meeting_id)
     page, item = _in_timeline(meeting)
     if request.method == "GET" and not item.can_edit_log:
         return _closed(page, item, f"Only the partner who logged a meeting can change its log, for "
@@ -537,16 +541,14 @@ def edit_log(meeting_id):
             _on_field(form, error)
         else:
             flash("The log is saved.", "success")
-            return redirect(url_for("mentorships.pair", mentorship_id=m.id, _anchor=f"meeting-{meeting.id}"), 303)
+            return _to_meeting(m.id, meeting.id)
     return _log_page(m, form, url_for("mentorships.edit_log", meeting_id=meeting.id), meeting, editing=True)
 
 
 @bp.post("/meetings/<int:meeting_id>/log/delete")
 @login_required
 def delete_log(meeting_id):
-    meeting = _meeting(meeting_id)
-    m = meeting.mentorship
-    _partners_only(m)
+    meeting, m = _partners_meeting(meeting_id)
     try:
         services.delete_log(_me(), meeting)
     except NotAllowed:
@@ -564,8 +566,7 @@ def delete_log(meeting_id):
 @login_required
 def private_note(meeting_id):
     """A partner's own note on a held meeting, which nobody else ever reads."""
-    meeting = _meeting(meeting_id)
-    _partners_only(meeting.mentorship)
+    meeting, _ = _partners_meeting(meeting_id)
     page, item = _in_timeline(meeting)
     form = NoteForm(prefix=f"meeting-{meeting.id}", data=dict(private_note=item.my_private_note))
     if form.validate_on_submit():
@@ -590,8 +591,7 @@ FIT_ANSWER = {True: "yes", False: "no", None: None}
 @login_required
 def feedback(meeting_id):
     """A partner rates a held meeting, once, and may change it for 7 days."""
-    meeting = _meeting(meeting_id)
-    _partners_only(meeting.mentorship)
+    meeting, _ = _partners_meeting(meeting_id)
     page, item = _in_timeline(meeting)
     if request.method == "GET" and not item.can_give_feedback:
         if item.status == Meeting.CANCELLED:
