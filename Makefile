@@ -10,7 +10,7 @@ PORT ?= 5000
 PORTAL_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 PORTAL_TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install chromium run migrate seed test test-services bench clean
+.PHONY: install chromium run migrate seed send-reminders test test-services bench clean
 
 install: $(VENV)/.installed
 
@@ -26,10 +26,17 @@ migrate: install
 seed: migrate
 	$(FLASK) seed-demo
 
-# Embedded defaults: SQLite in instance/, jobs in-process, mail written to instance/mail/
-# and listed at /dev/mail.
+# Embedded defaults: SQLite in instance/, mail written to instance/mail/ and listed at /dev/mail,
+# jobs in-process: the first request starts a thread that sweeps for reminders every minute
+# (SWEEP_EVERY), and a dramatiq worker thread of the same process delivers them.
+# In production: PORTAL_REDIS_URL, then the Procfile's web, worker (`dramatiq jobs`) and one
+# scheduler (`python -m jobs.scheduler`), e.g. with `$(BIN)/honcho start`.
 run: seed
 	PORTAL_DEV=1 $(FLASK) run --host $(HOST) --port $(PORT)
+
+# One reminder sweep now (what the scheduler does every minute); embedded, it also delivers.
+send-reminders: migrate
+	$(FLASK) send-reminders
 
 # The browser tests (tests/e2e) drive Debian's Chromium: installed here when missing, never
 # downloaded by Playwright. Without it they are skipped, except under CI, where they fail.
@@ -49,6 +56,7 @@ test-services: install chromium
 bench: install
 	$(BIN)/python tests/bench/browse.py
 	$(BIN)/python tests/bench/load.py
+	$(BIN)/python tests/bench/reminders.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -41,6 +41,10 @@ def create_app(test_config=None):
     from . import commands
 
     commands.init_app(app)
+
+    import jobs
+
+    jobs.init_app(app)
     return app
 
 

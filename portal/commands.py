@@ -1,4 +1,4 @@
-"""Command-line commands: ``flask --app portal create-user | seed-demo``."""
+"""Command-line commands: ``flask --app portal create-user | seed-demo | send-reminders``."""
 import click
 from email_validator import EmailNotValidError, validate_email
 
@@ -43,6 +43,27 @@ def seed_demo_command(members):
             click.echo(f"  {label:28} {email}")
 
 
+@click.command("send-reminders")
+def send_reminders_command():
+    """One reminder sweep now, as the scheduler runs every minute (for cron and tests).
+
+    With Redis the deliveries go to the workers; in the embedded default they run in this
+    process, and the command returns when they are done.
+    """
+    import jobs
+    from .notifications import sweep
+
+    with database.connection_context():
+        done = sweep.sweep()
+    jobs.drain()
+    line = (f"{done.expired} requests expired, {done.reminded} reminders written, "
+            f"{len(done.enqueued)} deliveries enqueued")
+    if done.not_enqueued:
+        line += f", {done.not_enqueued} left for the next sweep (the broker did not answer)"
+    click.echo(line + ".")
+
+
 def init_app(app):
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(send_reminders_command)

@@ -36,6 +36,8 @@ DEFAULTS = {
     "LOGIN_LIMITS": "5 per minute;20 per hour",
     "BROWSE_PAGE_SIZE": 20,
     "SMTP_TIMEOUT": 10,
+    "DELIVERY_LEASE": 300,         # seconds a worker holds a notification it sends; then another may take it
+    "SWEEP_EVERY": 60,             # seconds between two reminder sweeps of the in-process scheduler
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_HTTPONLY": True,

@@ -138,3 +138,29 @@ def written(folder=None):
         messages.append((file.name, msg))
     return messages
 
+
+
+def server_answer(error):
+    """``(code, text)`` of the mail server's answer behind a MailError ("451 4.7.1 Try again later"),
+    or ``(None, text)`` when no answer came: connection refused or lost, timeout."""
+    cause = error.__cause__
+    if isinstance(cause, smtplib.SMTPRecipientsRefused) and cause.recipients:
+        code, text = max(cause.recipients.values())
+    elif isinstance(cause, smtplib.SMTPResponseException):
+        code, text = cause.smtp_code, cause.smtp_error
+    else:
+        return None, str(cause or error)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return code, f"{code} {text}"
+
+
+def is_permanent(error):
+    """Whether the server refused the message for good (5xx): sending it again would fail again.
+
+    A 4xx answer, or no answer at all, may go away by itself. Refused credentials (535) do not
+    count as permanent: they are our configuration, and once it is fixed every message can go.
+    """
+    code, _ = server_answer(error)
+    return (code is not None and 500 <= code < 600
+            and not isinstance(error.__cause__, smtplib.SMTPAuthenticationError))

@@ -242,8 +242,10 @@ class Notification(BaseModel):
     delivered later by a job, at most once (the dedupe key is unique)."""
     EMAIL = "email"
     PENDING = "pending"
+    SENDING = "sending"  # claimed by a delivery until ``claimed_until``
     SENT = "sent"
     FAILED = "failed"
+    SKIPPED = "skipped"  # nothing to tell any more (the request was withdrawn, the recipient left)
 
     recipient = ForeignKeyField(User, backref="notifications", on_delete="CASCADE")
     kind = CharField()
@@ -258,6 +260,8 @@ class Notification(BaseModel):
     sent_at = DateTimeField(null=True)
     read_at = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
+    # The lease of the sweep that enqueued the row, then of the worker that sends it.
+    claimed_until = DateTimeField(null=True)
 
     class Meta:
         indexes = ((("status", "due_at"), False), (("recipient", "created_at"), False))
@@ -363,6 +367,7 @@ class Meeting(BaseModel):
             (("mentorship", "status", "starts_at"), False),
             (("mentorship", "held_on"), False),
             (("status", "starts_at"), False),
+            (("status", "logged_at"), False),
         )
 
     @property

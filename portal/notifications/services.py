@@ -7,10 +7,13 @@ writing the same notification twice keeps the first one.
 """
 import json
 
+from peewee import chunked
+
 from ..models import Notification, User, utcnow
 
 REQUEST_TO_REVIEW = "request_to_review"
 REQUEST_RECEIVED = "request_received"
+REQUEST_WAITING = "request_waiting"
 REQUEST_ANSWERED = "request_answered"
 REQUEST_EXPIRED = "request_expired"
 MEETING_SCHEDULED = "meeting_scheduled"
@@ -20,6 +23,11 @@ FIRST_MEETING_FIT = "first_meeting_fit"
 PAIR_FLAGGED = "pair_flagged"
 MENTORSHIP_ENDED = "mentorship_ended"
 STAY_IN_TOUCH = "stay_in_touch"
+# Written by the sweep when their time comes (DESIGN §6).
+MEETING_SOON = "meeting_soon"
+LOG_MEETING = "log_meeting"
+FEEDBACK_DUE = "feedback_due"
+PAIR_QUIET = "pair_quiet"
 
 
 def notify(recipient, kind, subject, dedupe_key, context=None, due_at=None, now=None):
@@ -34,6 +42,17 @@ def notify(recipient, kind, subject, dedupe_key, context=None, due_at=None, now=
         due_at=due_at or now, created_at=now,
     ).on_conflict_ignore().execute()
     return True
+
+
+def known_keys(keys):
+    """The dedupe keys among ``keys`` that already have a notification, so that a sweep writes
+    only what is new without asking row by row."""
+    known = set()
+    for batch in chunked(list(keys), 500):
+        known.update(key for (key,) in Notification.select(Notification.dedupe_key)
+                     .where(Notification.dedupe_key.in_(batch)).tuples())
+    return known
+
 
 def coordinators(exclude=()):
     """Active coordinators, the recipients of program-wide news."""

@@ -38,6 +38,7 @@ from ..models import (
 from ..notifications import services as notifications
 
 EXPIRY = dt.timedelta(days=14)
+WAITING = dt.timedelta(days=3)  # unanswered this long, the person asked is reminded once
 MAX_OPEN_OUTGOING = 3
 PROMPT_MIN = 20
 PROMPT_MAX = 2000
@@ -614,6 +615,31 @@ def expire_due(now=None):
                     f"Your {_noun(req)} to {_name(req.asked_id)} expired without an answer", now)
         expired.append(req)
     return expired
+
+
+def remind_waiting(now=None):
+    """Remind the person asked of each request that has waited ``WAITING`` for their answer; returns
+    how many reminders were written.
+
+    A request reaches them ``EXPIRY`` before it expires (approval restarts the clock), so it has
+    waited 3 days when it expires within 11. The dedupe key makes it one reminder per request, however
+    often or concurrently this runs; a request answered meanwhile is not sent (delivery skips it).
+    """
+    now = now or utcnow()
+    waiting = list(ConnectionRequest.select().where(
+        (ConnectionRequest.status == R.PENDING_MENTOR) & (ConnectionRequest.expires_at > now)
+        & (ConnectionRequest.expires_at <= now + EXPIRY - WAITING)).order_by(ConnectionRequest.id))
+    kind = notifications.REQUEST_WAITING
+    keys = {f"request:{req.id}:{kind}:{req.asked_id}": req for req in waiting}
+    known = notifications.known_keys(keys)
+    written = 0
+    for key, req in keys.items():
+        if key in known:
+            continue
+        subject = f"{_name(req.requester_id)}'s {_noun(req)} is waiting for your answer"
+        _notify(req, req.asked_id, kind, subject, now, waited_since=req.expires_at - EXPIRY)
+        written += 1
+    return written
 
 
 # --- notifications (the outbox, DESIGN §6) -------------------------------------

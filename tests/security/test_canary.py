@@ -23,10 +23,12 @@ from dataclasses import dataclass, field
 
 import pytest
 
+import jobs
 from portal import mail
 from portal.mentorships import services as mentorships
 from portal.mentorships import times
 from portal.models import Feedback, Invitation, Meeting, ProfileTopic, Topic, User, utcnow
+from portal.notifications.sweep import sweep
 from portal.requests import services as requests
 from securitykit import NEW_PASSWORD, ROLES, RULES, fill
 
@@ -251,6 +253,11 @@ def trigger_mail_to_others(world):
         for meeting in Meeting.select().where((Meeting.mentorship == world.pair.id) & Meeting.starts_at.is_null(False)):
             for partner in (world.member.id, world.partner.id):
                 mail.send(mail.meeting_message(meeting, User.get_by_id(partner)))
+    # Everything in the outbox, delivered by the in-process worker (the embedded default).
+    world.app.config["REDIS_URL"] = None
+    jobs.init_app(world.app)
+    assert sweep().enqueued
+    jobs.drain()
 
 
 def test_private_data_shows_only_to_who_may_see_it(world, mailbox):
