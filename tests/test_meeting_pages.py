@@ -309,7 +309,8 @@ def test_the_partner_moves_the_meeting_in_their_own_zone(p):
 
 def test_a_mistake_when_moving_stays_on_its_field(p):
     meeting = schedule(p)
-    html = page(p.ana.post(f"/meetings/{meeting.id}/edit", data=form(today(p.mentor), "10:00", duration="20")))
+    tomorrow = today(p.mentor) + dt.timedelta(days=1)  # 10:00 today has passed after ten in Berlin
+    html = page(p.ana.post(f"/meetings/{meeting.id}/edit", data=form(tomorrow, "10:00", duration="20")))
     assert field_error(html, "duration") == "Choose a duration in steps of 15 minutes, from 15 minutes to 4 hours."
     assert '<option selected value="20">' not in html and fresh(meeting).sequence == 0
 
