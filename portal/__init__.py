@@ -24,8 +24,10 @@ def create_app(test_config=None):
 
     from .auth import views as auth_views
     from .coordinator import views as coordinator_views
+    from .links import views as links_views
     from .members import views as members_views
     from .mentorships import views as mentorships_views
+    from .notifications import views as notifications_views
     from .requests import views as requests_views
 
     login_manager.init_app(app)
@@ -35,6 +37,8 @@ def create_app(test_config=None):
     app.register_blueprint(members_views.bp)
     app.register_blueprint(coordinator_views.bp)
     app.register_blueprint(mentorships_views.bp)
+    app.register_blueprint(notifications_views.bp)
+    app.register_blueprint(links_views.bp)
     requests_views.init_app(app)
     site.register_error_handlers(app)
 

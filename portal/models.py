@@ -13,6 +13,7 @@ from peewee import (
     IntegerField,
     Model,
     TextField,
+    TimeField,
 )
 
 from .db import database
@@ -49,6 +50,11 @@ class User(BaseModel):
     created_at = DateTimeField(default=utcnow)
     last_login = DateTimeField(null=True)
     last_seen = DateTimeField(null=True)
+    # Notification settings (``portal.notifications.preferences``), wall-clock times in ``time_zone``:
+    # no email between ``quiet_from`` and ``quiet_until`` (none when unset), the daily digest at ``digest_hour``.
+    quiet_from = TimeField(null=True)
+    quiet_until = TimeField(null=True)
+    digest_hour = IntegerField(default=8)
 
     # Flask-Login protocol
     @property
@@ -101,6 +107,10 @@ class Profile(BaseModel):
     wizard_step = IntegerField(default=1)
     completed = BooleanField(default=False, index=True)
     updated_at = DateTimeField(default=utcnow)
+    # "Away until" (DESIGN journey 7): the day the member is back, in their own calendar, and the
+    # moment that day begins in their zone (UTC), which browsing and the sweep compare with now.
+    away_until = DateField(null=True)
+    away_ends_at = DateTimeField(null=True, index=True)
 
     @property
     def formats(self):
@@ -246,6 +256,8 @@ class Notification(BaseModel):
     SENT = "sent"
     FAILED = "failed"
     SKIPPED = "skipped"  # nothing to tell any more (the request was withdrawn, the recipient left)
+    PORTAL_ONLY = "portal_only"  # the recipient reads this kind in the portal only: never emailed
+    DIGEST = "digest"  # waiting for the recipient's daily digest, which marks it sent
 
     recipient = ForeignKeyField(User, backref="notifications", on_delete="CASCADE")
     kind = CharField()
@@ -269,6 +281,25 @@ class Notification(BaseModel):
     @property
     def context(self):
         return json.loads(self.body or "{}")
+
+
+class NotificationPreference(BaseModel):
+    """How a member wants one kind of notification: a missing row means by email, at once."""
+    user = ForeignKeyField(User, backref="+", on_delete="CASCADE")
+    kind = CharField()
+    mode = CharField()
+
+    class Meta:
+        indexes = ((("user", "kind"), True),)
+
+
+class UsedLink(BaseModel):
+    """A single-use link from an email that has done its work (``portal.links``): its id is unique, so
+    the same link acts once, even when it is followed twice at the same moment."""
+    link_id = CharField(unique=True)
+    user = ForeignKeyField(User, backref="+", on_delete="CASCADE")
+    action = CharField()
+    used_at = DateTimeField(default=utcnow)
 
 
 class ProgramSetting(BaseModel):
@@ -416,4 +447,4 @@ class Feedback(BaseModel):
 
 ALL_MODELS = [User, Profile, Topic, ProfileTopic, ProfileLanguage, Invitation, Mentorship, AuditEvent,
               ConnectionRequest, RequestTopic, Notification, ProgramSetting,
-              Milestone, Meeting, MeetingTopic, PrivateNote, Feedback]
+              Milestone, Meeting, MeetingTopic, PrivateNote, Feedback, UsedLink, NotificationPreference]

@@ -161,6 +161,16 @@ def mailbox(app):
 
 
 @pytest.fixture
+def smtp(app):
+    """A real SMTP server (tests/mailkit.py) that the app sends to; the test scripts its answers."""
+    from mailkit import serve
+
+    server, controller = serve(app)
+    yield server
+    controller.stop()
+
+
+@pytest.fixture
 def topics(db):
     names = ["Leadership", "Negotiation", "Python", "Public speaking", "Career change"]
     return {name: Topic.create(name=name) for name in names}

@@ -1,26 +1,23 @@
 """Delivering the outbox: the sweep, the delivery actor and the broker, against a real SMTP server.
 
-Mail goes to an aiosmtpd server started here that answers as each test scripts it (451 then 250,
+Mail goes to an aiosmtpd server (tests/mailkit.py) that answers as each test scripts it (451 then 250,
 550, a stall). Without ``PORTAL_TEST_REDIS_URL`` the jobs run in the embedded default (dramatiq's
 StubBroker and a Worker in this process); the tests at the end start real ``dramatiq jobs``
 worker processes against Redis, and kill one mid-delivery.
 """
-import asyncio
 import datetime as dt
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-from email import message_from_bytes, policy
 from pathlib import Path
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiosmtpd.controller import Controller
+from mailkit import free_port
 
 import jobs
 from jobs import scheduler
@@ -38,56 +35,6 @@ ROOT = Path(__file__).resolve().parents[1]
 REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL")
 HELP = "I lead a team of four for the first time and want to do it well."
 SUCCESS = "Our weekly meeting runs itself and I delegate without worrying."
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class MailServer:
-    """An SMTP server that takes mail, or answers as scripted: ``rcpt`` and ``data`` answers are
-    used up one per message, then it answers 250; ``stall`` seconds of silence before the next DATA."""
-
-    def __init__(self):
-        self.received = []
-        self.rcpt = []
-        self.data = []
-        self.stall = 0
-        self.stalled = threading.Event()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if self.rcpt:
-            return self.rcpt.pop(0)
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        if self.stall:
-            stall, self.stall = self.stall, 0
-            self.stalled.set()
-            await asyncio.sleep(stall)  # the client is gone by now: nothing was accepted
-            return "451 4.4.2 Timeout"
-        if self.data:
-            return self.data.pop(0)
-        self.received.append(envelope)
-        return "250 OK"
-
-    def messages(self):
-        return [message_from_bytes(e.content, policy=policy.default) for e in self.received]
-
-
-@pytest.fixture
-def smtp(app):
-    server = MailServer()
-    controller = Controller(server, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    app.config["SMTP_URL"] = f"smtp://127.0.0.1:{controller.port}"
-    app.config["SMTP_TIMEOUT"] = 5
-    server.port = controller.port
-    yield server
-    controller.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -139,9 +139,14 @@ def test_the_migration_keeps_existing_pairs_and_their_requests(tmp_path, monkeyp
     create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": f"sqlite:///{tmp_path}/old.sqlite3"})
     with database.connection_context():
         runner().up("0003_connection_requests")
-        mentor, mentee = (User.create(email=f"u{n}@example.org", name=f"U{n}") for n in (1, 2))
+        # Rows as the schema of then has them (today's User has columns added since).
+        for n in (1, 2):
+            database.execute_sql('INSERT INTO "user" (email, password_hash, name, role, active, verified, time_zone, '
+                                 "session_token, created_at) VALUES (?, '', ?, 'member', 1, 1, 'UTC', ?, "
+                                 "'2026-01-01 00:00:00')", (f"u{n}@example.org", f"U{n}", f"token{n}"))
+        mentor, mentee = 1, 2
         database.execute_sql("INSERT INTO mentorship (mentor_id, mentee_id, status, goals, started_at) "
-                             "VALUES (?, ?, 'active', 'Grow', '2026-01-02 00:00:00')", (mentor.id, mentee.id))
+                             "VALUES (?, ?, 'active', 'Grow', '2026-01-02 00:00:00')", (mentor, mentee))
         ConnectionRequest.create(requester=mentee, mentor=mentor, mentee=mentee, help_wanted="h",
                                  success_looks_like="s", status="accepted", mentorship=1)
         assert "0004_pairs_space" in runner().up()

@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from peewee import JOIN, fn
 
 from .. import audit, matching
+from ..db import locked, write_lock
 from ..members.services import TopicTag
 from ..models import (
     ConnectionRequest,
     Invitation,
     Mentorship,
+    Notification,
     Profile,
     ProfileLanguage,
     ProfileTopic,
@@ -283,3 +285,38 @@ def waited(since, now):
     if hours < 48:
         return f"{hours} hour{'s' if hours != 1 else ''}"
     return f"{hours // 24} days"
+
+
+# --- failed emails (DESIGN §6: a mail server's "no" is shown to coordinators) ----------------------
+
+FAILED_SHOWN = 100
+
+
+def failed_emails(limit=FAILED_SHOWN):
+    """The notifications whose email failed for good (a 5xx answer, or too many tries), newest first,
+    each with its recipient, in one query; and their total."""
+    N = Notification
+    rows = list(N.select(N, User).join(User, on=(N.recipient == User.id)).where(N.status == N.FAILED)
+                .order_by(N.id.desc()).limit(limit))
+    total = len(rows) if len(rows) < limit else N.select().where(N.status == N.FAILED).count()
+    return rows, total
+
+
+def retry_email(actor, notification_id, now=None):
+    """Send a failed email again (the address was corrected, the server's trouble is over): the row is
+    pending and due now with its attempts counted afresh, and the next sweep sends it. Returns the row
+    as it was; None when there is no such notification."""
+    _require(actor)
+    N = Notification
+    now = now or utcnow()
+    with write_lock():
+        row = locked(N.select().where(N.id == notification_id)).first()
+        if row is None:
+            return None
+        if row.status != N.FAILED:
+            raise CoordinatorError(f"The email to {row.recipient.name} is no longer failed: it has been sent, "
+                                   "or someone already asked to send it again.")
+        N.update(status=N.PENDING, attempts=0, due_at=now, claimed_until=None).where(N.id == row.id).execute()
+        audit.record(actor, "notification.retried", f"notification:{row.id}",
+                     f"{row.kind} to user:{row.recipient_id}; {row.attempts} attempts; {row.last_error}")
+    return row

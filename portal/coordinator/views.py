@@ -2,11 +2,12 @@ from functools import wraps
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from jinja2_fragments.flask import render_blocks
+from jinja2_fragments.flask import render_block, render_blocks
 
 from ..auth import services as accounts
 from ..mail import MailError
 from ..models import ConnectionRequest, Invitation, Topic, User
+from ..notifications.preferences import kind_label
 from ..requests import services as requests
 from ..templating import render_page
 from . import services
@@ -236,3 +237,33 @@ def settings():
                   "review queue.", "success")
         return redirect(url_for("coordinator.settings"), 303)
     return render_template("coordinator/settings.html", form=form, waiting=services.waiting_count())
+
+
+# --- failed emails ---------------------------------------------------------------
+
+FAILED = "coordinator/notifications.html"
+
+
+@bp.get("/notifications")
+@coordinator_required
+def failed_notifications():
+    rows, total = services.failed_emails()
+    return render_template(FAILED, rows=rows, total=total, shown=services.FAILED_SHOWN, kind_label=kind_label)
+
+
+@bp.post("/notifications/<int:notification_id>/retry")
+@coordinator_required
+def retry_notification(notification_id):
+    """Send a failed email again: in place for htmx (the row becomes a line saying so), else back to the list."""
+    try:
+        row = services.retry_email(_me(), notification_id)
+    except services.CoordinatorError as error:
+        message, category = str(error), "error"
+    else:
+        if row is None:
+            abort(404)
+        message, category = f"The email to {row.recipient.name} goes out again with the next sweep.", "success"
+    if request.htmx and request.htmx.target == f"failed-{notification_id}":
+        return render_block(FAILED, "retried", notification_id=notification_id, message=message, category=category)
+    flash(message, category)
+    return redirect(url_for("coordinator.failed_notifications"), 303)

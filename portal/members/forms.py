@@ -1,6 +1,15 @@
 """Profile forms: one class per wizard step; the edit page uses all of them."""
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, Form, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    Form,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -113,8 +122,23 @@ class PracticalForm(_ProfileStep):
         self.languages.choices = choices(vocab.languages())
 
 
+class AwayDate(DateField):
+    """A day (the browser's date picker sends 2025-06-30); anything else gets one clear message, and stays typed."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("Enter the day you are back as a date, such as 2025-06-30, "
+                             "or leave it empty.") from None
+
+
 class ProfileForm(AboutForm, OffersForm, SeeksForm, PracticalForm):
     """The whole profile on one page (offering, seeking or both: services.save_profile checks)."""
+    away_until = AwayDate("Away until", validators=[Optional()],
+                          description="The day you are back. Until then you are not listed when members look for "
+                                      "a mentor, and new requests wait for your return: their 14 days start that "
+                                      "day. Leave it empty when you are here.")
 
 
 STEP_FORMS = {1: AboutForm, 2: OffersForm, 3: SeeksForm, 4: PracticalForm}

@@ -1,4 +1,5 @@
-"""Profiles and browsing: saving a profile, finding mentors and mentees, places left."""
+"""Profiles and browsing: saving a profile, finding mentors and mentees, places left, being away."""
+import datetime as dt
 import math
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -6,8 +7,20 @@ from typing import NamedTuple
 from peewee import JOIN, SQL, Case, Select, fn
 
 from .. import audit, matching, vocab
-from ..db import write_lock
-from ..models import ConnectionRequest, Mentorship, Profile, ProfileLanguage, ProfileTopic, Topic, User, utcnow
+from ..db import locked, write_lock
+from ..mentorships import times
+from ..models import (
+    ConnectionRequest,
+    Mentorship,
+    Notification,
+    Profile,
+    ProfileLanguage,
+    ProfileTopic,
+    Topic,
+    User,
+    utcnow,
+)
+from ..notifications import services as notifications
 
 WIZARD_STEPS = {
     1: "About you",
@@ -102,6 +115,13 @@ def save_profile(user, data, step=None):
     """
     profile = user.profile
     _check_roles(profile, data, step)
+    now = utcnow()
+    zone = data.get("time_zone", user.time_zone)
+    new_day = "away_until" in data and data["away_until"] != profile.away_until
+    if new_day:
+        check_away(data["away_until"], zone, now)
+    # The moment of a return depends on the zone: a member who moves while away is back at their new midnight.
+    away_moves = new_day or (profile.away_until is not None and zone != user.time_zone)
     with write_lock():
         if "name" in data:
             user.name = data["name"].strip()
@@ -131,6 +151,8 @@ def save_profile(user, data, step=None):
             rows = [{"profile": profile.user_id, "code": code} for code in sorted(set(data["languages"]))]
             if rows:
                 ProfileLanguage.insert_many(rows).execute()
+        if away_moves:
+            _set_away(user, profile, data.get("away_until", profile.away_until), now)
         if step is not None:
             profile.wizard_step = max(profile.wizard_step, step + 1)
             if step == max(WIZARD_STEPS):
@@ -174,6 +196,104 @@ def _suggest_topic(user, name):
     topic = Topic.create(name=name, approved=False, suggested_by=user)
     audit.record(user, "topic.suggested", f"topic:{topic.id}", name)
     return {topic.id}
+
+
+# --- away (DESIGN journey 7) ---------------------------------------------------
+
+AWAY_MAX_DAYS = 365
+AWAY_LINK_DAYS = 14  # "away for two weeks", from an email
+
+
+def back_at(day, zone_name):
+    """The moment (naive UTC) ``day`` begins in the zone: when a member away until ``day`` is back."""
+    start = dt.datetime.combine(day, dt.time(0), tzinfo=times.zone(zone_name))
+    return start.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def is_away(profile, now=None):
+    return profile.away_ends_at is not None and profile.away_ends_at > (now or utcnow())
+
+
+def check_away(day, zone_name, now):
+    """A return day a member may choose: after today in their calendar, within a year; None is "not away"."""
+    if day is None:
+        return
+    today = times.today(zone_name, now)
+    if day <= today:
+        raise ProfileError("Choose a day after today for your return, or leave “Away until” empty.", "away_until")
+    latest = today + dt.timedelta(days=AWAY_MAX_DAYS)
+    if day > latest:
+        raise ProfileError(f"Choose a return within a year, by {latest.day} {latest:%B %Y} at the latest.",
+                           "away_until")
+
+
+def _set_away(user, profile, day, now):
+    """Record the return day (None: back now) on ``profile``, saved by the caller, in its write transaction.
+
+    Requests sent while the member was away were announced for their return (``requests.services``):
+    an earlier return brings those announcements forward.
+    """
+    profile.away_until = day
+    profile.away_ends_at = back_at(day, user.time_zone) if day else None
+    back = max(profile.away_ends_at or now, now)
+    N = Notification
+    N.update(due_at=back).where((N.recipient == user.id) & (N.kind == notifications.REQUEST_RECEIVED)
+                                & (N.status == N.PENDING) & (N.due_at > back)).execute()
+    audit.record(user, "profile.away", f"user:{user.id}", f"until {day.isoformat()}" if day else "back")
+
+
+def away_day(user, days=AWAY_LINK_DAYS, now=None):
+    """The return day of "away for two weeks": ``days`` from today in the member's calendar."""
+    return times.today(user.time_zone, now or utcnow()) + dt.timedelta(days=days)
+
+
+def go_away(user, days=AWAY_LINK_DAYS, now=None):
+    """"Away for two weeks" from an email (``away_day``); a later return already chosen stays."""
+    now = now or utcnow()
+    with write_lock():
+        user = User.get_by_id(user.id)
+        profile = locked(Profile.select().where(Profile.user == user.id)).get()
+        day = away_day(user, days, now)
+        if is_away(profile, now) and profile.away_until >= day:
+            return profile
+        _set_away(user, profile, day, now)
+        profile.save(only=[Profile.away_until, Profile.away_ends_at])
+    return profile
+
+
+def waiting_for(user_id):
+    """The open requests (and offers) waiting for this member's answer."""
+    R = ConnectionRequest
+    asked = (((R.direction == R.REQUEST) & (R.mentor == user_id)) | ((R.direction == R.OFFER) & (R.mentee == user_id)))
+    return R.select().where(asked & (R.status == R.PENDING_MENTOR))
+
+
+def bring_back(now=None):
+    """The sweep's part: members whose return day has begun in their zone are back (listed again, their
+    date cleared) and get one notification saying what waited for them. Returns how many came back.
+
+    Each is re-read under the lock and keyed by their return day, so two sweeps bring a member back once.
+    """
+    now = now or utcnow()
+    due = [user_id for (user_id,) in Profile.select(Profile.user).where(Profile.away_ends_at <= now)
+           .order_by(Profile.away_ends_at).tuples()]
+    back = 0
+    for user_id in due:
+        with write_lock():
+            profile = locked(Profile.select().where(Profile.user == user_id)).first()
+            if profile is None or profile.away_ends_at is None or profile.away_ends_at > now:
+                continue
+            day = profile.away_until
+            Profile.update(away_until=None, away_ends_at=None).where(Profile.user == user_id).execute()
+            waiting = waiting_for(user_id).count()
+            audit.record(None, "profile.back", f"user:{user_id}", f"away until {day.isoformat()}")
+            subject = (f"Welcome back: {waiting} request{'s' if waiting != 1 else ''} wait{'s' if waiting == 1 else ''}"
+                       " for your answer" if waiting else "Welcome back: you are listed again")
+            notifications.notify(user_id, notifications.BACK_FROM_AWAY, subject,
+                                 f"profile:{user_id}:back:{day.isoformat()}",
+                                 context={"away_until": day.isoformat(), "waiting": waiting}, now=now)
+        back += 1
+    return back
 
 
 # --- browsing ------------------------------------------------------------------
@@ -281,6 +401,7 @@ def browse(viewer, filters, page_size, looks_for):
         Profile.completed == True,  # noqa: E712
         (Profile.offers_mentoring if mentors else Profile.seeks_mentoring) == True,  # noqa: E712
         User.id != viewer.id,
+        Profile.away_ends_at.is_null() | (Profile.away_ends_at <= utcnow()),  # away members are not listed
     ]
     places = None
     if mentors:

@@ -19,7 +19,7 @@ def _form_data(user):
     profile = user.profile
     data = {name: getattr(profile, name) for name in services.PROFILE_FIELDS}
     data.update(
-        name=user.name, time_zone=user.time_zone, meeting_formats=profile.formats,
+        name=user.name, time_zone=user.time_zone, meeting_formats=profile.formats, away_until=profile.away_until,
         languages=services.language_codes(profile),
         offered_topics=services.topic_ids(profile, ProfileTopic.OFFERS),
         sought_topics=services.topic_ids(profile, ProfileTopic.SEEKS),
@@ -93,7 +93,7 @@ def profile(member_id):
     return render_template(
         "members/profile.html", member=member, profile=member.profile,
         topics=services.topics_by_kind(member.profile, _me()), languages=services.language_codes(member.profile),
-        places_left=services.places_left(member.profile),
+        places_left=services.places_left(member.profile), away=services.is_away(member.profile),
     )
 
 

@@ -7,7 +7,10 @@ rendered from the data as it is now, in the recipient's time zone, after the cla
 nothing is sent inside a transaction. The row then says what happened: sent; pending again, later,
 with ``attempts`` and ``last_error``, when the mail server said "try later" (4xx) or could not be
 reached; failed with the server's answer when it refused for good (5xx), or after ``MAX_ATTEMPTS``;
-skipped when nothing is left to tell (the request was withdrawn, the member deactivated).
+skipped when nothing is left to tell (the request was withdrawn, the member deactivated). A claimed
+row that the member's settings no longer let go now (``preferences.delivery_plan``: changed since
+the sweep, or quiet hours began) is given back, its attempt uncounted. A digest is marked sent
+together with the rows it gathered (``digests``).
 
 Between the mail server taking a message and the row being marked sent, a worker that dies leaves
 a lease that runs out, and the email goes again: the only way one goes twice, with the same
@@ -15,11 +18,13 @@ Message-ID (derived from the dedupe key), so that mail programs show it once.
 """
 import datetime as dt
 import hashlib
+from types import SimpleNamespace
 from urllib.parse import urlparse
 
 from flask import current_app
 
 from .. import mail, vocab
+from ..db import database
 from ..mentorships import reminders, times
 from ..mentorships.services import END_REASON_LABEL
 from ..models import (
@@ -33,13 +38,17 @@ from ..models import (
     User,
     utcnow,
 )
+from ..links import services as links
+from ..members import services as members
 from ..requests.services import EXPIRY
+from . import digests, preferences
 from . import services as kinds
 
 N = Notification
 R = ConnectionRequest
 MAX_ATTEMPTS = 10
 MEETING_KINDS = (kinds.MEETING_SCHEDULED, kinds.MEETING_CHANGED, kinds.MEETING_CANCELLED)
+ANSWERABLE = (kinds.REQUEST_RECEIVED, kinds.REQUEST_WAITING)  # their emails carry accept and decline links
 
 
 def retry_delay(attempts):
@@ -69,6 +78,10 @@ def deliver(notification_id, now=None):
     recipient = User.get_by_id(row.recipient_id)
     if not recipient.active:
         return _close(row, N.SKIPPED, "The member's account is deactivated.", now)
+    plan = preferences.delivery_plan(row, now, recipient)
+    if plan.action != preferences.SEND:  # the member's settings changed since the sweep, or quiet hours began
+        preferences.set_aside({row.id: plan}, claimed=True)
+        return plan.status
     message, moot = render(row, recipient, now)
     if message is None:
         return _close(row, N.SKIPPED, moot, now)
@@ -85,8 +98,11 @@ def deliver(notification_id, now=None):
 
 
 def _close(row, status, error, now):
-    N.update(status=status, last_error=error, claimed_until=None,
-             sent_at=now if status == N.SENT else None).where((N.id == row.id) & (N.status == N.SENDING)).execute()
+    with database.atomic():  # a digest and the rows it gathered are sent together
+        N.update(status=status, last_error=error, claimed_until=None,
+                 sent_at=now if status == N.SENT else None).where((N.id == row.id) & (N.status == N.SENDING)).execute()
+        if status == N.SENT and row.kind == kinds.DIGEST:
+            digests.delivered(row, now)
     if status == N.FAILED:
         current_app.logger.warning("notification %s to user %s failed: %s", row.id, row.recipient_id, error)
     return status
@@ -117,6 +133,7 @@ def render(row, recipient, now):
         return None, message
     del message["Message-ID"]
     message["Message-ID"] = message_id(row.dedupe_key)
+    links.add_unsubscribe(message, row)
     return message, None
 
 
@@ -152,6 +169,7 @@ def _request(row, recipient, context, now):
         expires=times.when(req.expires_at, recipient.time_zone, "%a %d %b %Y, %H:%M") if req.expires_at else "",
         zone=times.place(recipient.time_zone),
         waited_days=(now - (req.expires_at - EXPIRY)).days if req.expires_at else 0,
+        actions=links.request_links(row, recipient, req) if row.kind in ANSWERABLE else {},
     )
 
 
@@ -182,6 +200,8 @@ def _mentorship(row, recipient, context, now):
         mentor=people[pair.mentor_id], mentee=people[pair.mentee_id], by=people.get(context.get("by")),
         meeting_id=context.get("meeting_id"), reason=END_REASON_LABEL.get(context.get("reason"), ""),
         both=bool(context.get("both")),
+        actions=(links.fit_links(row, recipient, context.get("meeting_id")) if row.kind == kinds.FIRST_MEETING_FIT
+                 else {}),
     )
 
 
@@ -229,6 +249,25 @@ def _pair_quiet(row, recipient, context, now):
     )
 
 
+def _back_from_away(row, recipient, context, now):
+    """What waits for a member back from being away: the requests as they are now (some may have been
+    withdrawn, or answered from the portal, since the sweep wrote this)."""
+    waiting = list(members.waiting_for(recipient.id).order_by(R.expires_at, R.id))
+    people = _people(*[req.requester_id for req in waiting])
+    topics = {}
+    for request_id, name in (RequestTopic.select(RequestTopic.request, Topic.name).join(Topic)
+                             .where(RequestTopic.request.in_([req.id for req in waiting]))
+                             .order_by(Topic.name).tuples()):
+        topics.setdefault(request_id, []).append(name)
+    day = dt.date.fromisoformat(context["away_until"])
+    return mail.build(
+        recipient.email, row.subject, row.kind, to_name=recipient.name, away_until=f"{day.day} {day:%B %Y}",
+        waiting=[SimpleNamespace(requester=people[req.requester_id], topics=topics.get(req.id, []),
+                                 expires=times.when(req.expires_at, recipient.time_zone, "%a %d %b %Y"))
+                 for req in waiting],
+    )
+
+
 RENDERERS = {
     kinds.REQUEST_TO_REVIEW: _request,
     kinds.REQUEST_RECEIVED: _request,
@@ -246,4 +285,6 @@ RENDERERS = {
     kinds.LOG_MEETING: _meeting_reminder,
     kinds.FEEDBACK_DUE: _meeting_reminder,
     kinds.PAIR_QUIET: _pair_quiet,
+    kinds.BACK_FROM_AWAY: _back_from_away,
+    kinds.DIGEST: digests.render,
 }

@@ -28,6 +28,9 @@ MEETING_SOON = "meeting_soon"
 LOG_MEETING = "log_meeting"
 FEEDBACK_DUE = "feedback_due"
 PAIR_QUIET = "pair_quiet"
+# Written by the sweep at each member's digest hour: one email gathering their rows kept for it.
+DIGEST = "digest"
+BACK_FROM_AWAY = "back_from_away"  # a member's "away until" day has come: what waited for them
 
 
 def notify(recipient, kind, subject, dedupe_key, context=None, due_at=None, now=None):

@@ -2,8 +2,12 @@
 
 The scheduler runs it every minute; ``flask --app portal send-reminders`` runs it once. It
 expires the requests that waited 14 days, writes the reminders whose time has come ("request
-waiting", and the pair's: ``portal.mentorships.reminders``), then enqueues one delivery per due
-email row whose lease is free. Everything it writes has a unique dedupe key
+waiting", and the pair's: ``portal.mentorships.reminders``), brings back the members whose "away
+until" day has come (``members.services.bring_back``), then enqueues one delivery per due
+email row whose lease is free. Due rows first meet their recipient's settings
+(``preferences.delivery_plan``): kept in the portal only, set aside for the daily digest, or held until
+the quiet hours end; the digests whose hour has come are written (``digests``) and enqueued in
+the same sweep. Everything it writes has a unique dedupe key
 and every row it enqueues is leased first, under the write lock, so running it twice, or in two
 processes at once, writes and enqueues nothing twice.
 
@@ -17,9 +21,11 @@ import logging
 from dataclasses import dataclass, field
 
 from ..db import locked, write_lock
+from ..members import services as members
 from ..mentorships import reminders
 from ..models import Notification, utcnow
 from ..requests import services as requests
+from . import digests, preferences
 from .delivery import MAX_ATTEMPTS
 
 log = logging.getLogger(__name__)
@@ -44,9 +50,11 @@ def sweep(now=None, enqueue=None):
         from jobs import enqueue_delivery as enqueue
     now = now or utcnow()
     done = Swept(expired=len(requests.expire_due(now)),
-                 reminded=requests.remind_waiting(now) + reminders.write_due(now))
+                 reminded=requests.remind_waiting(now) + reminders.write_due(now) + members.bring_back(now))
     _put_back_interrupted(now)
     due = _lease_due(now)
+    if digests.write_due(now):  # gathers what the members' preferences just set aside too
+        due += _lease_due(now)
     for position, notification_id in enumerate(due):
         try:
             enqueue(notification_id)
@@ -66,9 +74,14 @@ def _due(now):
 
 
 def _lease_due(now):
-    """The ids of the due rows, leased for ``REQUEUE_AFTER`` so that no other sweep takes them."""
+    """The ids of the due rows to email now, leased for ``REQUEUE_AFTER`` so that no other sweep takes
+    them; the others are set aside as their recipients' preferences say (portal only, digest, quiet hours)."""
     with write_lock():
-        ids = [row.id for row in locked(N.select(N.id).where(_due(now)).order_by(N.due_at, N.id).limit(BATCH))]
+        rows = list(locked(N.select(N.id, N.recipient, N.kind, N.body).where(_due(now))
+                           .order_by(N.due_at, N.id).limit(BATCH)))
+        plans = preferences.plans_for(rows, now)
+        preferences.set_aside(plans)
+        ids = [row.id for row in rows if plans[row.id].action == preferences.SEND]
         if ids:
             N.update(claimed_until=now + REQUEUE_AFTER).where(N.id.in_(ids)).execute()
     return ids

@@ -14,6 +14,11 @@ the write lock (``write_lock`` + ``locked``), stamps who and when, writes an
 AuditEvent and queues its notifications in the same transaction (the outbox).
 Every refusal is a ``RequestError`` whose message a person can read; a refusal
 because of *who* asks is a ``NotAllowed`` (views answer it with 404/403).
+
+A request to a member who is away ("away until", DESIGN journey 7) is held, not refused: it is
+sent, but announced to them on the day they are back, and its 14 days count from then
+(``answer_from``). Refusing would make the mentee come back and ask again; holding keeps their
+words and their place, and the mentor finds it waiting (the sweep tells them how many did).
 """
 import datetime as dt
 from types import SimpleNamespace
@@ -22,7 +27,7 @@ from peewee import fn
 
 from .. import audit, vocab
 from ..db import locked, write_lock
-from ..members.services import places_left, topics_by_kind
+from ..members.services import is_away, places_left, topics_by_kind
 from ..models import (
     ConnectionRequest,
     Mentorship,
@@ -276,11 +281,12 @@ def _send(direction, requester, mentor, mentee, topic_ids, help_wanted, success,
         meeting_format = _check_format(meeting_format, asked, profiles[asked.id])
 
         review = requests_need_review()
+        start = answer_from(profiles[asked.id], now)
         req = ConnectionRequest.create(
             requester=requester, mentor=mentor, mentee=mentee, direction=direction,
             help_wanted=help_wanted, success_looks_like=success, meeting_format=meeting_format,
             status=R.PENDING_REVIEW if review else R.PENDING_MENTOR, created_at=now,
-            expires_at=None if review else now + EXPIRY,
+            expires_at=None if review else start + EXPIRY,
         )
         RequestTopic.insert_many([{"request": req.id, "topic": t} for t in topics]).execute()
         audit.record(requester, "request.sent", _target(req),
@@ -288,8 +294,13 @@ def _send(direction, requester, mentor, mentee, topic_ids, help_wanted, success,
         if review:
             _notify_coordinators(req, now)
         else:
-            _notify_received(req, now)
+            _notify_received(req, now, start)
     return req
+
+
+def answer_from(asked_profile, now):
+    """When the member asked starts to have the request: now, or the moment they are back when away."""
+    return asked_profile.away_ends_at if is_away(asked_profile, now) else now
 
 
 def _fresh_user(user):
@@ -496,10 +507,11 @@ def approve(coordinator, request, note="", now=None):
         _require_status(req, R.PENDING_REVIEW)
         req.status = R.PENDING_MENTOR
         req.reviewed_by, req.reviewed_at, req.review_note = coordinator.id, now, note
-        req.expires_at = now + EXPIRY
+        start = answer_from(Profile.get(Profile.user == req.asked_id), now)
+        req.expires_at = start + EXPIRY
         req.save()
         audit.record(coordinator, "request.approved", _target(req), note)
-        _notify_received(req, now)
+        _notify_received(req, now, start)
     return req
 
 
@@ -648,11 +660,11 @@ def _name(user_id):
     return User.select(User.name).where(User.id == user_id).scalar()
 
 
-def _notify(req, recipient_id, kind, subject, now, **extra):
+def _notify(req, recipient_id, kind, subject, now, due_at=None, **extra):
     context = {"request_id": req.id, "direction": req.direction, "status": req.status,
                "requester_id": req.requester_id, "mentor_id": req.mentor_id, "mentee_id": req.mentee_id, **extra}
     notifications.notify(recipient_id, kind, subject, f"request:{req.id}:{kind}:{recipient_id}",
-                         context=context, now=now)
+                         context=context, due_at=due_at, now=now)
 
 
 def _notify_coordinators(req, now):
@@ -663,11 +675,12 @@ def _notify_coordinators(req, now):
         _notify(req, coordinator.id, notifications.REQUEST_TO_REVIEW, subject, now)
 
 
-def _notify_received(req, now):
+def _notify_received(req, now, start):
+    """Tell the member asked, at ``start``: later than now when they are away (``answer_from``)."""
     requester = _name(req.requester_id)
     subject = (f"{requester} offers to mentor you" if req.direction == R.OFFER
                else f"{requester} asks you for mentoring")
-    _notify(req, req.asked_id, notifications.REQUEST_RECEIVED, subject, now)
+    _notify(req, req.asked_id, notifications.REQUEST_RECEIVED, subject, now, due_at=start)
 
 
 def _notify_answered(req, now):

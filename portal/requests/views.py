@@ -74,6 +74,10 @@ def _sent(form, refusal, other, noun, send):
     if req.status == R.PENDING_REVIEW:
         flash(f"Your {noun} to {other.name} is sent. A coordinator looks at it first, "
               f"then {other.name} can answer.", "success")
+    elif members.is_away(other.profile):
+        day = other.profile.away_until
+        flash(f"Your {noun} is sent to {other.name}, who is away until {day.day} {day:%B}: it waits for their "
+              "return, and their 14 days to answer start then.", "success")
     else:
         flash(f"Your {noun} is sent to {other.name}, who has 14 days to answer.", "success")
     return redirect(url_for("requests.index"), 303)

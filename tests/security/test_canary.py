@@ -184,10 +184,20 @@ def plant_own_coordinators_only_feedback(w):
                    {"member", "coordinator"})
 
 
+def plant_notification(w):
+    """A notification to the member: an item of their list (and the subject of their email), nobody else's."""
+    from portal.notifications import services as notifications
+
+    subject = f"News for you {canary('notification')}"
+    notifications.notify(w.member.id, notifications.REQUEST_RECEIVED, subject, f"canary:{subject}",
+                         context={"request_id": w.incoming.id})
+    return Private("a notification's subject", [subject], {"member"}, {User.get_by_id(w.member.id).email}, {"member"})
+
+
 PLANTERS = [plant_email, plant_password_hash, plant_session_token, plant_suggested_topic, plant_pending_invitation,
             plant_reset_token, plant_request_texts, plant_request_waiting_for_review, plant_pair_goals_and_milestones,
             plant_closing_reflections, plant_meeting_texts, plant_own_private_note, plant_partners_private_note,
-            plant_partners_coordinators_only_feedback, plant_own_coordinators_only_feedback]
+            plant_partners_coordinators_only_feedback, plant_own_coordinators_only_feedback, plant_notification]
 
 
 def paths(world):

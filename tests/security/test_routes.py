@@ -85,6 +85,13 @@ def feedback_form(w):
             (("rating", "4"), ("most_useful", "The checklist"), ("visibility", "partner"))}
 
 
+def members_notification(w):
+    """The member's first notification (the request the other member sent them)."""
+    from portal.models import Notification
+
+    return Notification.select().where(Notification.recipient == w.member.id).order_by(Notification.id).first()
+
+
 def waiting_for_review(w, mentee=None):
     """A fresh request waiting for review (one per call: each role acts on its own), by default the
     other member's to the mentor; ``mentee="coordinator"`` makes it the coordinator's own."""
@@ -94,6 +101,33 @@ def waiting_for_review(w, mentee=None):
     mentee = w.coordinator if mentee == "coordinator" else w.other
     return ConnectionRequest.create(requester=mentee, mentee=mentee, mentor=w.mentor, help_wanted=text,
                                     success_looks_like=text, status=ConnectionRequest.PENDING_REVIEW)
+
+
+def unsubscribe_token(w):
+    """The token of the one-click unsubscribe link of the member's "request received" emails."""
+    from portal.links import services as links
+
+    return links.unsubscribe_url(w.member.id, "request_received").rsplit("/", 1)[1]
+
+
+def away_token(w, used=False):
+    """A fresh single-use "away for two weeks" link of the member's (one per call: each role follows its own),
+    or one already used."""
+    from portal.links import services as links
+
+    token = links.action_url(w.member.id, links.AWAY, None, f"routes-{w.fresh_email()}").rsplit("/", 1)[1]
+    if used:
+        links.act(links.read_action(token))
+    return token
+
+
+def failed_email(w):
+    """A notification to the member whose email the mail server refused for good."""
+    from portal.models import Notification
+
+    return Notification.create(recipient=w.member, kind="request_received", subject="Otto Other asks you for mentoring",
+                               dedupe_key=f"routes:{w.fresh_email()}", status=Notification.FAILED, attempts=1,
+                               last_error="550 5.1.1 mailbox unavailable")
 
 
 ROUTES = {
@@ -374,6 +408,39 @@ ROUTES = {
         Case(LOGIN, 404, 404, 404, params=lambda w: {"meeting_id": 999_999}, data=feedback_form,
              label="no such meeting"),
     ],
+    # --- links in emails: the signed token in the URL is the credential, logged in or not, whoever follows it
+    ("links.unsubscribe", "GET"): [
+        everyone(OK, params=lambda w: {"token": unsubscribe_token(w)}, label="valid"),
+        everyone(404, params=lambda w: {"token": "not-a-token"}, label="forged"),
+    ],
+    # CSRF-exempt (RFC 8058 one-click: mail clients post without our form token), see test_csrf_everywhere.
+    ("links.unsubscribe", "POST"): [
+        everyone(OK, params=lambda w: {"token": unsubscribe_token(w)}, label="valid"),
+        everyone(404, params=lambda w: {"token": "not-a-token"}, label="forged"),
+    ],
+    ("links.email_action", "GET"): [
+        everyone(OK, params=lambda w: {"token": away_token(w)}, label="valid"),
+        everyone(404, params=lambda w: {"token": away_token(w, used=True)}, label="used"),
+        everyone(404, params=lambda w: {"token": "not-a-token"}, label="forged"),
+    ],
+    ("links.email_action", "POST"): [
+        everyone(OK, params=lambda w: {"token": away_token(w)}, label="valid"),
+        everyone(404, params=lambda w: {"token": away_token(w, used=True)}, label="used"),
+        everyone(404, params=lambda w: {"token": "not-a-token"}, label="forged"),
+    ],
+    # --- notifications: everyone lists, counts and marks their own; someone else's notification is not found.
+    ("notifications.index", "GET"): [members_only()],
+    ("notifications.badge", "GET"): [members_only()],
+    ("notifications.read", "POST"): [
+        Case(LOGIN, OK, 404, 404, params=lambda w: {"notification_id": members_notification(w).id},
+             label="the member's"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"notification_id": 999_999}, label="no such notification"),
+    ],
+    ("notifications.read_all", "POST"): [members_only()],
+    ("notifications.settings", "GET"): [members_only()],
+    ("notifications.settings", "POST"): [members_only(
+        data=lambda w: {"request_received": "digest", "quiet_from": "22:00", "quiet_until": "07:00",
+                        "digest_hour": "8"})],
     # --- coordinators
     ("coordinator.home", "GET"): [coordinators_only()],
     ("coordinator.members", "GET"): [coordinators_only()],
@@ -413,6 +480,11 @@ ROUTES = {
         coordinators_only(data=lambda w: {"ids": [str(waiting_for_review(w).id)]})],
     ("coordinator.settings", "GET"): [coordinators_only()],
     ("coordinator.settings", "POST"): [coordinators_only(data=lambda w: {"requests_need_review": "y"})],
+    ("coordinator.failed_notifications", "GET"): [coordinators_only()],
+    ("coordinator.retry_notification", "POST"): [
+        coordinators_only(params=lambda w: {"notification_id": failed_email(w).id}, label="failed"),
+        coordinators_only(404, params=lambda w: {"notification_id": 999_999}, label="no such notification"),
+    ],
     ("coordinator.approve_topic", "POST"): [
         # The member suggested this topic: approving it is still the coordinators' job.
         coordinators_only(params=lambda w: {"topic_id": w.suggestion.id}, label="a member's suggestion"),

@@ -1,0 +1,1 @@
+"""Links in emails that work without logging in: one-click unsubscribe and single-use actions."""
