@@ -445,6 +445,20 @@ class Feedback(BaseModel):
         indexes = ((("meeting", "author"), True),)
 
 
+class CheckIn(BaseModel):
+    """One partner's answer to a check-in round (DESIGN §6): a score for the coordinators, never the partner."""
+    mentorship = ForeignKeyField(Mentorship, backref="+", on_delete="CASCADE")
+    author = ForeignKeyField(User, backref="+", on_delete="CASCADE")
+    round = IntegerField()  # 1 at 30 days, then one more every 60 days
+    score = IntegerField()
+    comment = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("mentorship", "author", "round"), True),)
+
+
 ALL_MODELS = [User, Profile, Topic, ProfileTopic, ProfileLanguage, Invitation, Mentorship, AuditEvent,
               ConnectionRequest, RequestTopic, Notification, ProgramSetting,
-              Milestone, Meeting, MeetingTopic, PrivateNote, Feedback, UsedLink, NotificationPreference]
+              Milestone, Meeting, MeetingTopic, PrivateNote, Feedback, UsedLink, NotificationPreference,
+              CheckIn]

@@ -132,3 +132,11 @@ class FeedbackForm(FlaskForm):
     good_fit = RadioField("Is this a good fit?", validate_choice=False,
                           choices=choices([("yes", "Yes"), ("no", "No: I would like a coordinator to help")]),
                           description="Only the coordinators read your answer.")
+
+
+class CheckInForm(FlaskForm):
+    score = RadioField("How is your mentorship going?", validate_choice=False,
+                       choices=choices([("1", "1 · not well"), ("2", "2"), ("3", "3"), ("4", "4"),
+                                        ("5", "5 · very well")]))
+    comment = TextAreaField("Anything to add? (optional)", filters=[without_nul],
+                            description="Only the coordinators read your score and comment; your partner does not.")

@@ -3,7 +3,9 @@
 - meeting soon: both partners, 24 h before a scheduled meeting arranged before that day;
 - log your meeting: both partners, 2 h after a scheduled meeting ended, if nobody logged it (for a week);
 - feedback due: a partner who gave none, 2 days after the meeting was logged (for a week);
-- pair quiet: both partners after 30 days without a meeting held or planned; coordinators at 45.
+- pair quiet: both partners after 30 days without a meeting held or planned; coordinators at 45;
+- check-in: both partners, 30 days after the mentorship started, then every 60 days (the round
+  number is in the key).
 
 Each function writes the reminders due at ``now`` and returns how many. A dedupe key names what
 the reminder is about (the meeting's start time, the day the quiet began), so that running the
@@ -17,7 +19,7 @@ from peewee import fn
 
 from ..models import Feedback, Meeting, Mentorship, User, utcnow
 from ..notifications import services as notifications
-from . import times
+from . import services, times
 
 SOON = dt.timedelta(hours=24)
 LOG_AFTER = dt.timedelta(hours=2)
@@ -30,7 +32,7 @@ QUIET_COORDINATORS = dt.timedelta(days=45)
 def write_due(now=None):
     """Every pair reminder due at ``now``; returns how many were written."""
     now = now or utcnow()
-    return meeting_soon(now) + log_your_meeting(now) + feedback_due(now) + pair_quiet(now)
+    return meeting_soon(now) + log_your_meeting(now) + feedback_due(now) + pair_quiet(now) + check_in(now)
 
 
 def _write(items, now):
@@ -155,4 +157,23 @@ def pair_quiet(now=None):
                                   f"{names[m.mentor_id]} and {names[m.mentee_id]} have not met for "
                                   f"{(now - since).days} days",
                                   f"mentorship:{pair_id}:{kind}:{since:%Y%m%d}:{coordinator.id}", context))
+    return _write(items, now)
+
+
+def check_in(now=None):
+    """Both partners of each active pair, when a check-in round opens (within a week of it)."""
+    now = now or utcnow()
+    pairs = [m for m in Mentorship.select(Mentorship.id, Mentorship.mentor, Mentorship.mentee, Mentorship.started_at)
+             .where((Mentorship.status == Mentorship.ACTIVE)
+                    & (Mentorship.started_at <= now - services.CHECK_IN_FIRST)).order_by(Mentorship.id)
+             if services.check_in_due_at(m, services.check_in_round(m, now)) > now - WINDOW]
+    names = _names(*(person for m in pairs for person in (m.mentor_id, m.mentee_id))) if pairs else {}
+    kind = notifications.CHECK_IN
+    items = []
+    for m in pairs:
+        round_number = services.check_in_round(m, now)
+        for me, partner in ((m.mentor_id, m.mentee_id), (m.mentee_id, m.mentor_id)):
+            items.append((me, kind, f"How is your mentorship with {names[partner]} going?",
+                          f"mentorship:{m.id}:{kind}:{round_number}:{me}",
+                          {"mentorship_id": m.id, "round": round_number}))
     return _write(items, now)

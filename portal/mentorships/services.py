@@ -32,6 +32,7 @@ from peewee import fn
 from .. import audit, vocab
 from ..db import locked, write_lock
 from ..models import (
+    CheckIn,
     ConnectionRequest,
     Feedback,
     Meeting,
@@ -64,11 +65,14 @@ FEEDBACK_EDIT_DAYS = 7
 SCHEDULE_AHEAD_DAYS = 365
 MAX_MILESTONES = 50
 LIMITS = {"goals": 5000, "title": 200, "agenda": 2000, "link": 500, "place": 200, "notes": 5000,
-          "next_steps": 5000, "private_note": 5000, "most_useful": 2000, "reflection": 3000}
+          "next_steps": 5000, "private_note": 5000, "most_useful": 2000, "reflection": 3000, "comment": 2000}
 LABELS = {"goals": "the goals", "title": "the title", "agenda": "the agenda", "link": "the link",
           "place": "the place", "notes": "the notes", "next_steps": "the next steps",
           "private_note": "your private note", "most_useful": "what was most useful",
-          "reflection": "your reflection"}
+          "reflection": "your reflection", "comment": "your comment"}
+
+CHECK_IN_FIRST = dt.timedelta(days=30)  # the first check-in, after the start of the mentorship
+CHECK_IN_EVERY = dt.timedelta(days=60)  # and the next ones
 
 ENDED = "This mentorship has ended: its history stays readable, but it cannot be changed any more."
 GONE_MEETING = "This meeting no longer exists."
@@ -429,6 +433,9 @@ def pair_page(mentorship, viewer, now=None):
         partner_stays_in_touch=getattr(m, f"{theirs}_stays_in_touch") if as_partner else False,
         partner_contact=partner.email if as_partner and both_agree else None,
         flag=flag,
+        # Check-in scores are the coordinators' alone: a partner's page never reads them.
+        check_ins=latest_check_ins(m) if not as_partner else [],
+        check_in_round=check_in_round(m, now) if can_change else 0,
     )
 
 
@@ -849,6 +856,74 @@ def give_feedback(actor, meeting, rating, most_useful="", visibility=Feedback.PA
         if good_fit is False:
             _flag(actor, m, now)
     return fb
+
+
+# --- check-ins (DESIGN §6) ------------------------------------------------------------------
+
+def check_in_round(m, now):
+    """The check-in round open at ``now``: 1 from day 30 of the mentorship, 2 from day 90, and so
+    on; 0 before the first."""
+    if now < m.started_at + CHECK_IN_FIRST:
+        return 0
+    return 1 + (now - m.started_at - CHECK_IN_FIRST) // CHECK_IN_EVERY
+
+
+def check_in_due_at(m, round_number):
+    return m.started_at + CHECK_IN_FIRST + (round_number - 1) * CHECK_IN_EVERY
+
+
+def my_check_in(m, viewer, now=None):
+    """``(round, the viewer's answer to it or None)``: the check-in the partner's page shows."""
+    round_number = check_in_round(m, now or utcnow())
+    mine = CheckIn.get_or_none((CheckIn.mentorship == m.id) & (CheckIn.author == viewer.id)
+                               & (CheckIn.round == round_number)) if round_number else None
+    return round_number, mine
+
+
+def _score(value):
+    try:
+        score = int(value)
+    except (TypeError, ValueError):
+        score = None
+    if score not in range(1, 6):
+        raise MentorshipError("Choose a score from 1 to 5.", "score")
+    return score
+
+
+def answer_check_in(actor, mentorship, score, comment="", now=None):
+    """A partner answers the check-in of the round open now; answering again changes the answer.
+    Only the coordinators read it."""
+    now = now or utcnow()
+    with write_lock():
+        m = _load_pair(mentorship)
+        _require_partner(actor, m, "answer its check-ins")
+        _require_active(m)
+        round_number = check_in_round(m, now)
+        if not round_number:
+            raise MentorshipError(f"The first check-in comes {CHECK_IN_FIRST.days} days after the mentorship "
+                                  f"starts, on {check_in_due_at(m, 1):%d %b %Y}.")
+        score = _score(score)
+        comment = _text(comment, "comment")
+        found = CheckIn.get_or_none((CheckIn.mentorship == m.id) & (CheckIn.author == actor.id)
+                                    & (CheckIn.round == round_number))
+        if found is None:
+            found = CheckIn.create(mentorship=m.id, author=actor.id, round=round_number, score=score,
+                                   comment=comment, created_at=now)
+            action = "check_in.answered"
+        else:
+            found.score, found.comment, found.created_at = score, comment, now
+            found.save()
+            action = "check_in.changed"
+        audit.record(actor, action, _target(m), f"round {round_number}")
+    return found
+
+
+def latest_check_ins(m):
+    """Each partner's latest check-in, mentor first (None where they gave none): for coordinators."""
+    latest = {}
+    for answer in (CheckIn.select().where(CheckIn.mentorship == m.id).order_by(CheckIn.round, CheckIn.id)):
+        latest[answer.author_id] = answer
+    return [(person, latest.get(person.id)) for person in (m.mentor, m.mentee)]
 
 
 def _flag(actor, m, now):

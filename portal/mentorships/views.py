@@ -11,7 +11,7 @@ from ..members import services as members
 from ..models import Feedback, Meeting, Mentorship, utcnow
 from ..templating import render_page
 from . import services, times
-from .forms import EndForm, FeedbackForm, GoalsForm, LogForm, MeetingForm, MilestoneForm, NoteForm, ReflectionForm
+from .forms import CheckInForm, EndForm, FeedbackForm, GoalsForm, LogForm, MeetingForm, MilestoneForm, NoteForm, ReflectionForm
 from .services import MentorshipError, NotAllowed
 
 bp = Blueprint("mentorships", __name__)
@@ -185,6 +185,33 @@ def end(mentorship_id):
             return redirect(url_for("mentorships.pair", mentorship_id=m.id), 303)
     return render_template("mentorships/end.html", form=form, m=m, partner=partner,
                            ended_label=services.END_REASON_LABEL.get(m.end_reason, ""))
+
+
+@bp.route("/mentorships/<int:mentorship_id>/check-in", methods=["GET", "POST"])
+@login_required
+def check_in(mentorship_id):
+    """A partner answers the check-in of the round open now (DESIGN §6), for the coordinators only."""
+    m = _pair(mentorship_id)
+    _partners_only(m)
+    me = _me()
+    round_number, mine = services.my_check_in(m, me)
+    form = CheckInForm(data={"score": str(mine.score), "comment": mine.comment} if mine else None)
+    if form.validate_on_submit():
+        try:
+            services.answer_check_in(me, m, form.score.data, form.comment.data)
+        except NotAllowed:
+            abort(403)
+        except MentorshipError as error:
+            if error.field in form:
+                form[error.field].errors = [*form[error.field].errors, error.message]
+            else:
+                form.form_errors.append(error.message)
+        else:
+            flash("Thank you: your check-in is saved, for the coordinators to read.", "success")
+            return redirect(url_for("mentorships.pair", mentorship_id=m.id), 303)
+    partner = m.mentee if services.role_of(m, me) == "mentor" else m.mentor
+    return render_template("mentorships/check_in.html", form=form, m=m, partner=partner, round=round_number,
+                           answered=mine is not None, first_at=services.check_in_due_at(m, 1))
 
 
 @bp.post("/mentorships/<int:mentorship_id>/reflection")

@@ -24,10 +24,12 @@ from urllib.parse import urlparse
 from flask import current_app
 
 from .. import mail, vocab
+from ..coordinator import reminders as review_digest
 from ..db import database
 from ..mentorships import reminders, times
 from ..mentorships.services import END_REASON_LABEL
 from ..models import (
+    CheckIn,
     ConnectionRequest,
     Feedback,
     Meeting,
@@ -268,6 +270,28 @@ def _back_from_away(row, recipient, context, now):
     )
 
 
+def _check_in(row, recipient, context, now):
+    pair = Mentorship.get_or_none(Mentorship.id == context.get("mentorship_id"))
+    if pair is None or pair.status != Mentorship.ACTIVE:
+        return "The mentorship has ended."
+    if CheckIn.select().where((CheckIn.mentorship == pair.id) & (CheckIn.author == recipient.id)
+                              & (CheckIn.round == context.get("round"))).exists():
+        return "The check-in has been answered."
+    partner = User.get_by_id(pair.mentee_id if recipient.id == pair.mentor_id else pair.mentor_id)
+    return mail.build(recipient.email, row.subject, row.kind, to_name=recipient.name, pair=pair, partner=partner)
+
+
+def _review_queue_digest(row, recipient, context, now):
+    """The queue as it is when the email goes: the numbers of now, or nothing once it is empty."""
+    if not recipient.is_coordinator:
+        return "The recipient is no longer a coordinator."
+    count, days = review_digest.waiting_for(recipient.id, now)
+    if not count:
+        return "No request waits for review any more."
+    return mail.build(recipient.email, review_digest.subject(count, days), row.kind, to_name=recipient.name,
+                      count=count, days=days)
+
+
 RENDERERS = {
     kinds.REQUEST_TO_REVIEW: _request,
     kinds.REQUEST_RECEIVED: _request,
@@ -286,5 +310,7 @@ RENDERERS = {
     kinds.FEEDBACK_DUE: _meeting_reminder,
     kinds.PAIR_QUIET: _pair_quiet,
     kinds.BACK_FROM_AWAY: _back_from_away,
+    kinds.CHECK_IN: _check_in,
+    kinds.REVIEW_QUEUE_DIGEST: _review_queue_digest,
     kinds.DIGEST: digests.render,
 }

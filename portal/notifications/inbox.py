@@ -14,7 +14,7 @@ N = Notification
 PER_PAGE = 20
 # A request to review is a coordinator's: it is found in the review queue, not among my requests.
 QUEUE_KINDS = (k.REQUEST_TO_REVIEW,)
-PAGE_OF_KIND = {k.BACK_FROM_AWAY: "/requests"}  # kinds about no one thing: the page where it waits
+PAGE_OF_KIND = {k.BACK_FROM_AWAY: "/requests", k.REVIEW_QUEUE_DIGEST: "/coordinator/requests"}  # kinds about no one thing: the page where it waits
 
 
 @dataclass
@@ -42,6 +42,8 @@ def link_for(kind, context):
     """The portal path of what a notification is about (the meeting, the request, the pair), or the list."""
     if kind in QUEUE_KINDS and context.get("request_id"):
         return f"/coordinator/requests#review-{context['request_id']}"
+    if kind == k.CHECK_IN and context.get("mentorship_id"):
+        return f"/mentorships/{context['mentorship_id']}/check-in"
     if context.get("meeting_id"):
         return f"/meetings/{context['meeting_id']}"
     if context.get("request_id"):

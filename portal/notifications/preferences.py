@@ -76,6 +76,7 @@ MEMBER_GROUPS = (
         Choice(k.FIRST_MEETING_FIT, "After your first meeting: is it a good fit?"),
         Choice(k.PAIR_QUIET, "You and your partner have not met for 30 days",
                coordinator_label="A pair has not met for a while: yours after 30 days, any pair after 45"),
+        Choice(k.CHECK_IN, "Every couple of months: how is your mentorship going?"),
         Choice(k.MENTORSHIP_ENDED, "Your partner ends your mentorship"),
         Choice(k.STAY_IN_TOUCH, "A former partner would like to stay in touch"),
     )),
@@ -83,6 +84,7 @@ MEMBER_GROUPS = (
 COORDINATOR_GROUP = ("As a coordinator", (
     Choice(k.REQUEST_TO_REVIEW, "A request waits for a coordinator's review"),
     Choice(k.PAIR_FLAGGED, "A partner says their pair is not a good fit"),
+    Choice(k.REVIEW_QUEUE_DIGEST, "Once a day, while requests wait for review: how many", NO_DIGEST),
 ))
 CHOICE_OF = {kind: choice for _, choices in (*MEMBER_GROUPS, COORDINATOR_GROUP) for choice in choices
              for kind in choice.kinds}

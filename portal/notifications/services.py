@@ -28,6 +28,8 @@ MEETING_SOON = "meeting_soon"
 LOG_MEETING = "log_meeting"
 FEEDBACK_DUE = "feedback_due"
 PAIR_QUIET = "pair_quiet"
+CHECK_IN = "check_in"
+REVIEW_QUEUE_DIGEST = "review_queue_digest"  # coordinators, once a day while requests wait
 # Written by the sweep at each member's digest hour: one email gathering their rows kept for it.
 DIGEST = "digest"
 BACK_FROM_AWAY = "back_from_away"  # a member's "away until" day has come: what waited for them

@@ -20,6 +20,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
+from ..coordinator import reminders as review_digest
 from ..db import locked, write_lock
 from ..members import services as members
 from ..mentorships import reminders
@@ -50,7 +51,8 @@ def sweep(now=None, enqueue=None):
         from jobs import enqueue_delivery as enqueue
     now = now or utcnow()
     done = Swept(expired=len(requests.expire_due(now)),
-                 reminded=requests.remind_waiting(now) + reminders.write_due(now) + members.bring_back(now))
+                 reminded=requests.remind_waiting(now) + reminders.write_due(now) + members.bring_back(now)
+                 + review_digest.write_due(now))
     _put_back_interrupted(now)
     due = _lease_due(now)
     if digests.write_due(now):  # gathers what the members' preferences just set aside too

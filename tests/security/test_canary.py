@@ -184,6 +184,15 @@ def plant_own_coordinators_only_feedback(w):
                    {"member", "coordinator"})
 
 
+def plant_partners_check_in(w):
+    """The partner's check-in (score and comment, DESIGN §6): the coordinators', never the member's."""
+    comment = canary("checkin")
+    pair = mentorships.visible_mentorship(w.pair.id, w.partner)
+    mentorships.answer_check_in(w.partner, w.pair, 2, f"Slow going {comment}",
+                                now=pair.started_at + mentorships.CHECK_IN_FIRST)
+    return Private("the partner's check-in", [comment], {"coordinator"}, set(), {"coordinator"})
+
+
 def plant_notification(w):
     """A notification to the member: an item of their list (and the subject of their email), nobody else's."""
     from portal.notifications import services as notifications
@@ -197,7 +206,8 @@ def plant_notification(w):
 PLANTERS = [plant_email, plant_password_hash, plant_session_token, plant_suggested_topic, plant_pending_invitation,
             plant_reset_token, plant_request_texts, plant_request_waiting_for_review, plant_pair_goals_and_milestones,
             plant_closing_reflections, plant_meeting_texts, plant_own_private_note, plant_partners_private_note,
-            plant_partners_coordinators_only_feedback, plant_own_coordinators_only_feedback, plant_notification]
+            plant_partners_coordinators_only_feedback, plant_own_coordinators_only_feedback, plant_notification,
+            plant_partners_check_in]
 
 
 def paths(world):

@@ -305,6 +305,17 @@ ROUTES = {
         Case(LOGIN, 404, 404, 404, params=lambda w: {"mentorship_id": 999_999},
              data=lambda w: {"reflection": "I learnt to say no."}, label="no such pair"),
     ],
+    ("mentorships.check_in", "GET"): [
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"mentorship_id": w.pair.id}, label="active pair"),
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"mentorship_id": w.ended_pair.id}, label="ended pair"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"mentorship_id": 999_999}, label="no such pair"),
+    ],
+    ("mentorships.check_in", "POST"): [
+        Case(LOGIN, OK, 404, 403, params=lambda w: {"mentorship_id": w.pair.id},
+             data=lambda w: {"score": "4", "comment": "Going well."}, label="active pair"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"mentorship_id": 999_999},
+             data=lambda w: {"score": "4"}, label="no such pair"),
+    ],
     ("mentorships.stay_in_touch", "POST"): [
         Case(LOGIN, OK, 404, 403, params=lambda w: {"mentorship_id": w.ended_pair.id},
              data=lambda w: {"consent": "yes"}, label="ended pair"),
