@@ -1,14 +1,24 @@
 """Background jobs (DESIGN §3): the broker, the delivery actor, and the scheduler.
 
 ``dramatiq jobs`` imports this package in each worker process: the broker comes from
-``PORTAL_REDIS_URL`` (or ``REDIS_URL`` in instance/config.py), and the actors build the portal app
-once per process from the same settings. The web app calls ``init_app``, which sets the broker
-from the app's own configuration and, in the embedded default (no Redis), sweeps in a thread of
-the web process (``jobs.scheduler``).
+``PORTAL_REDIS_URL`` (or ``REDIS_URL`` in instance/config.py), without which the workers refuse to
+start, and the actors build the portal app once per process from the same settings. The web app
+calls ``init_app``, which sets the broker from the app's own configuration and, in the embedded
+default (no Redis), sweeps in a thread of the web process (``jobs.scheduler``).
 """
+import sys
 import threading
 
 from . import broker
+
+NO_BROKER = ("dramatiq jobs needs a Redis broker: set PORTAL_REDIS_URL (or REDIS_URL in instance/config.py). "
+             "Without one, the web process delivers the reminders itself, and a worker would wait on an "
+             "in-memory queue that nothing feeds.")
+
+if "dramatiq.cli" in sys.modules and broker.redis_url() is None:
+    # Only dramatiq's command line imports its own ``cli`` module: in each worker process it starts, before
+    # it imports this package. SystemExit stops that process with the message, and the command with it.
+    raise SystemExit(NO_BROKER)
 
 broker.configure(broker.redis_url())
 

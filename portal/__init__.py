@@ -1,6 +1,5 @@
 """Tandem: the mentoring program portal. ``create_app`` builds the Flask app."""
 import logging
-import sys
 
 from flask import Flask
 
@@ -53,8 +52,8 @@ def create_app(test_config=None):
 
 
 def _configure_logging(app):
-    if not any(isinstance(h, logging.StreamHandler) for h in app.logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        app.logger.addHandler(handler)
+    """The app's INFO lines (mail sent, sweeps) on stderr, each once. Flask gives the app its own handler
+    only in a process without one on the root logger; where there is one (``dramatiq jobs`` workers set
+    it up, with the process and thread in each line), the lines go through it, and a handler of ours
+    would print each of them twice."""
     app.logger.setLevel(logging.INFO)

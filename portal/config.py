@@ -75,6 +75,8 @@ def load(app, overrides=None):
         # Served over HTTPS: cookies never travel in clear text.
         app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True
     app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
+    # Redis down must not take logins down: the limits hold in each process's memory until it is back.
+    app.config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = True
 
 
 def parse_domains(value):

@@ -3,10 +3,12 @@
 Mail goes to an aiosmtpd server (tests/mailkit.py) that answers as each test scripts it (451 then 250,
 550, a stall). Without ``PORTAL_TEST_REDIS_URL`` the jobs run in the embedded default (dramatiq's
 StubBroker and a Worker in this process); the tests at the end start real ``dramatiq jobs``
-worker processes against Redis, and kill one mid-delivery.
+worker processes against Redis, and kill one mid-delivery. The test of Redis going down runs a
+``redis-server`` of its own, so it runs wherever that is installed, with or without make test-services.
 """
 import datetime as dt
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,6 +19,7 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
+import redis
 from mailkit import free_port
 
 import jobs
@@ -33,6 +36,8 @@ R = ConnectionRequest
 N = Notification
 ROOT = Path(__file__).resolve().parents[1]
 REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL")
+REDIS_SERVER = shutil.which("redis-server")
+PASSWORD = "correct horse battery"  # what make_member gives everyone
 HELP = "I lead a team of four for the first time and want to do it well."
 SUCCESS = "Our weekly meeting runs itself and I delegate without worrying."
 
@@ -538,7 +543,7 @@ def test_without_redis_the_web_process_starts_sweeping_with_its_first_request(ap
 def test_the_scheduler_process_sweeps_as_soon_as_it_starts(app, people, smtp, processes):
     ask(people)
     # Without Redis, the scheduler's own process runs the deliveries it enqueues.
-    processes.start("jobs.scheduler", redis=False)
+    processes.start("jobs.scheduler", redis_url=None)
     wait_for(lambda: smtp.received, 30, "the scheduler's first sweep delivered", processes)
     assert smtp.received[0].rcpt_tos == ["mona@example.org"]
     wait_for(lambda: N.get(N.kind == "request_received").status == "sent", 10, "the row marked sent", processes)
@@ -572,7 +577,7 @@ class Processes:
     def __init__(self, app, tmp_path, smtp):
         self.app, self.tmp_path, self.smtp, self.running = app, tmp_path, smtp, []
 
-    def start(self, *command, redis=True):
+    def start(self, *command, redis_url=REDIS_URL):
         instance = self.tmp_path / f"process{len(self.running)}"
         instance.mkdir()
         (instance / "config.py").write_text(
@@ -581,16 +586,16 @@ class Processes:
             "SMTP_TIMEOUT = 5\nDELIVERY_LEASE = 3\n")
         env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
         env["PORTAL_INSTANCE_PATH"] = str(instance)
-        if redis:
-            env["PORTAL_REDIS_URL"] = REDIS_URL
+        if redis_url:
+            env["PORTAL_REDIS_URL"] = redis_url
         with (instance / "output.log").open("wb") as log:
             process = subprocess.Popen([sys.executable, "-m", *command], cwd=ROOT, env=env, stdout=log,
                                        stderr=subprocess.STDOUT, start_new_session=True)
         self.running.append(process)
         return process
 
-    def start_worker(self):
-        return self.start("dramatiq", "jobs", "--processes", "1", "--threads", "2")
+    def start_worker(self, redis_url=REDIS_URL):
+        return self.start("dramatiq", "jobs", "--processes", "1", "--threads", "2", redis_url=redis_url)
 
     def kill(self, process, sig=signal.SIGKILL):
         if process.poll() is None:
@@ -668,18 +673,86 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_sends_once(app, people, 
     assert N.get_by_id(notification.id).attempts == 2
 
 
-@needs_redis
-def test_deliveries_enqueued_while_redis_was_down_arrive_once_when_it_is_back(app, people, smtp, workers):
-    app.config["REDIS_URL"] = f"redis://127.0.0.1:{free_port()}/0"
-    jobs.init_app(app)
-    ask(people)
-    ask(people, mentee=people.other, topic="Python")
-    assert sweep().not_enqueued == 2
-    app.config["REDIS_URL"] = REDIS_URL
-    jobs.init_app(app)
-    workers.start_worker()
+class RedisServer:
+    """A ``redis-server`` of the test's own, on a free port, to stop and start again (the machine's
+    Redis serves other test runs). Nothing is saved to disk: a restart comes back empty."""
+
+    def __init__(self, folder):
+        self.folder, self.port, self.process = folder, free_port(), None
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        folder.mkdir()
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.folder)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        wait_for(self.answers, 10, "redis-server answers")
+
+    def answers(self):
+        with redis.Redis.from_url(self.url, socket_connect_timeout=0.5) as client:
+            try:
+                return client.ping()
+            except redis.ConnectionError:
+                return False
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.skipif(not REDIS_SERVER, reason="redis-server is not installed: this test stops and restarts a Redis "
+                    "of its own")
+def test_requests_made_while_redis_is_stopped_are_answered_and_each_reminder_arrives_once_when_it_is_back(
+        app, people, smtp, processes, redis_server):
+    # The web app and a dramatiq worker process on the test's own Redis, the rate limits of logins included.
+    web = create_app({"TESTING": True, "SECRET_KEY": "test secret", "DATABASE_URL": app.config["DATABASE_URL"],
+                      "REDIS_URL": redis_server.url, "BASE_URL": "http://portal.test",
+                      "MAIL_DIR": app.config["MAIL_DIR"], "WTF_CSRF_ENABLED": False})
+    worker = processes.start_worker(redis_server.url)
+    wait_for(lambda: "Worker process is ready" in processes.log(), 30, "the worker started", processes)
+
+    redis_server.stop()
+    client = web.test_client()
+    for mentee, topic in ((people.mentee, "Leadership"), (people.other, "Python")):
+        assert client.post("/login", data={"email": mentee.email, "password": PASSWORD}).status_code == 302
+        response = client.post(f"/members/{people.mentor.id}/request", data={
+            "topics": [str(people.topics[topic].id)], "help_wanted": HELP, "success_looks_like": SUCCESS,
+            "meeting_format": "video"})
+        assert response.status_code == 303, "the web keeps answering"
+        page = client.get(response.headers["Location"])
+        assert page.status_code == 200 and "Mona Mentor" in page.get_data(as_text=True)
+        assert client.post("/logout").status_code == 302
+    assert client.get("/healthz").get_json() == {"status": "ok", "database": "ok", "broker": "unreachable"}
+    assert R.select().where(R.mentor == people.mentor.id).count() == 2
+    received = N.select().where((N.kind == "request_received") & (N.recipient == people.mentor.id))
+    assert [n.status for n in received] == ["pending", "pending"]
+    assert sweep().not_enqueued == 2, "the scheduler's sweep runs on while the broker is down"
+
+    redis_server.start()  # back on the same port, empty
     assert len(sweep().enqueued) == 2
-    wait_for(lambda: len(smtp.received) == 2, 30, "both emails arrived", workers)
+    wait_for(lambda: len(smtp.received) == 2, 30, "both emails arrived", processes)
+    wait_for(lambda: {n.status for n in received.clone()} == {"sent"}, 10, "the rows marked sent", processes)
     assert sweep().enqueued == []
     time.sleep(1)
-    assert len(smtp.received) == 2
+    assert [e.rcpt_tos for e in smtp.received] == [["mona@example.org"], ["mona@example.org"]]
+    subjects = ["Mel Mentee asks you for mentoring", "Otto Other asks you for mentoring"]
+    assert sorted(m["Subject"] for m in smtp.messages()) == subjects
+    # The worker logs each email once, though both dramatiq's logging and the app's are set up in it.
+    assert [processes.log().count(f"mail {subject!r} sent to") for subject in subjects] == [1, 1]
+    assert worker.poll() is None, "the worker rode out the outage"
+
+
+def test_a_dramatiq_worker_without_a_redis_url_refuses_to_start(processes):
+    # Without a broker it would consume an in-memory queue that nothing feeds.
+    worker = processes.start_worker(redis_url=None)
+    assert worker.wait(timeout=60) != 0
+    assert jobs.NO_BROKER in processes.log()
