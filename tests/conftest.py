@@ -10,6 +10,7 @@ import os
 import shutil
 from email import message_from_bytes, policy
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from flask import g, request_started
@@ -254,3 +255,35 @@ def count_queries():
             logger.setLevel(old_level)
 
     return counting
+
+
+@pytest.fixture
+def cast(make_member, topics):
+    """The people of a request story, in three zones: ``cast(capacity=3)`` gives a mentor in Berlin
+    (Leadership, Python), a mentee in New York (Leadership), another member in Tokyo (Python), a
+    coordinator, and the topics."""
+    def make(capacity=2):
+        t = topics
+        return SimpleNamespace(
+            mentor=make_member(name="Mona Mentor", email="mona@example.org", offers=[t["Leadership"], t["Python"]],
+                               capacity=capacity, time_zone="Europe/Berlin"),
+            mentee=make_member(name="Mel Mentee", email="mel@example.org", seeks=[t["Leadership"]],
+                               time_zone="America/New_York"),
+            other=make_member(name="Otto Other", email="otto@example.org", seeks=[t["Python"]],
+                              time_zone="Asia/Tokyo"),
+            coordinator=make_member(name="Cora Coordinator", email="cora@example.org", role=User.COORDINATOR),
+            topics=t,
+        )
+    return make
+
+
+@pytest.fixture
+def embedded(app):
+    """Jobs in the embedded default (in-process worker), also under make test-services, where the app
+    is given Redis; every delivery enqueued by the test has run when it ends."""
+    import jobs
+
+    app.config["REDIS_URL"] = None
+    jobs.init_app(app)
+    yield
+    jobs.drain()

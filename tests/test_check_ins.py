@@ -24,12 +24,7 @@ SUCCESS = "Our weekly meeting runs itself and I delegate without worrying."
 DAY = dt.timedelta(days=1)
 
 
-@pytest.fixture(autouse=True)
-def embedded(app):
-    app.config["REDIS_URL"] = None
-    jobs.init_app(app)
-    yield
-    jobs.drain()
+pytestmark = pytest.mark.usefixtures("embedded")  # the in-process worker, also under test-services
 
 
 @pytest.fixture
