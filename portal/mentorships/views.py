@@ -38,6 +38,13 @@ def _partners_only(m):
         abort(403)
 
 
+def _partners_pair(mentorship_id):
+    """The pair, for a partner's change to it: 404 outside the pair, 403 for coordinators."""
+    m = _pair(mentorship_id)
+    _partners_only(m)
+    return m
+
+
 def _part():
     target = request.htmx.target if request.htmx and not request.htmx.boosted else None
     return target if target in PARTS else None
@@ -96,8 +103,7 @@ def pair(mentorship_id):
 @login_required
 def goals(mentorship_id):
     """The goals as a form: in place with htmx, or as the pair's page with the form open."""
-    m = _pair(mentorship_id)
-    _partners_only(m)
+    m = _partners_pair(mentorship_id)
     if m.status != Mentorship.ACTIVE:
         return _refused(m, MentorshipError(services.ENDED))
     form = GoalsForm(data={"goals": m.goals})
@@ -115,8 +121,7 @@ def goals(mentorship_id):
 @bp.post("/mentorships/<int:mentorship_id>/milestones")
 @login_required
 def add_milestone(mentorship_id):
-    m = _pair(mentorship_id)
-    _partners_only(m)
+    m = _partners_pair(mentorship_id)
     form = MilestoneForm()
     if not form.validate_on_submit():
         return _show(m, milestone_form=form)
@@ -133,8 +138,7 @@ def add_milestone(mentorship_id):
 @login_required
 def milestone_done(mentorship_id, milestone_id):
     """Tick (``done=yes``) or untick a milestone."""
-    m = _pair(mentorship_id)
-    _partners_only(m)
+    m = _partners_pair(mentorship_id)
     done = request.form.get("done") == "yes"
     change = services.tick_milestone if done else services.untick_milestone
     try:
@@ -149,8 +153,7 @@ def milestone_done(mentorship_id, milestone_id):
 @bp.post("/mentorships/<int:mentorship_id>/milestones/<int:milestone_id>/delete")
 @login_required
 def delete_milestone(mentorship_id, milestone_id):
-    m = _pair(mentorship_id)
-    _partners_only(m)
+    m = _partners_pair(mentorship_id)
     try:
         services.delete_milestone(_me(), m, milestone_id)
     except NotAllowed:
@@ -164,8 +167,7 @@ def delete_milestone(mentorship_id, milestone_id):
 @login_required
 def end(mentorship_id):
     """Either partner ends the mentorship: a page of its own, that says what ending means."""
-    m = _pair(mentorship_id)
-    _partners_only(m)
+    m = _partners_pair(mentorship_id)
     me = _me()
     partner = m.mentee if services.role_of(m, me) == "mentor" else m.mentor
     form = EndForm()
@@ -191,8 +193,7 @@ def end(mentorship_id):
 @login_required
 def check_in(mentorship_id):
     """A partner answers the check-in of the round open now (DESIGN §6), for the coordinators only."""
-    m = _pair(mentorship_id)
-    _partners_only(m)
+    m = _partners_pair(mentorship_id)
     me = _me()
     round_number, mine = services.my_check_in(m, me)
     form = CheckInForm(data={"score": str(mine.score), "comment": mine.comment} if mine else None)
@@ -218,8 +219,7 @@ def check_in(mentorship_id):
 @login_required
 def reflection(mentorship_id):
     """After the end, a partner writes (or rewrites) their closing reflection."""
-    m = _pair(mentorship_id)
-    _partners_only(m)
+    m = _partners_pair(mentorship_id)
     form = ReflectionForm()
     try:
         services.write_reflection(_me(), m, form.reflection.data)
@@ -235,8 +235,7 @@ def reflection(mentorship_id):
 @login_required
 def stay_in_touch(mentorship_id):
     """Give (``consent=yes``) or withdraw the wish to stay in touch."""
-    m = _pair(mentorship_id)
-    _partners_only(m)
+    m = _partners_pair(mentorship_id)
     me = _me()
     partner = m.mentee if services.role_of(m, me) == "mentor" else m.mentor
     consent = request.form.get("consent") == "yes"
@@ -417,8 +416,7 @@ def _planned(m, meeting, message):
 @bp.route("/mentorships/<int:mentorship_id>/meetings/new", methods=["GET", "POST"])
 @login_required
 def schedule(mentorship_id):
-    m = _pair(mentorship_id)
-    _partners_only(m)
+    m = _partners_pair(mentorship_id)
     if m.status != Mentorship.ACTIVE:
         return _ended(m)
     form = MeetingForm()
@@ -523,8 +521,7 @@ def _log(m, form, meeting=None):
 @login_required
 def log_unscheduled(mentorship_id):
     """Log a meeting that was never scheduled here."""
-    m = _pair(mentorship_id)
-    _partners_only(m)
+    m = _partners_pair(mentorship_id)
     if m.status != Mentorship.ACTIVE:
         return _ended(m)
     form = LogForm(topics=services.pair_topics(m), data=dict(held_on=times.today(_me().time_zone, utcnow())))
