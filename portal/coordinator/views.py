@@ -267,3 +267,18 @@ def retry_notification(notification_id):
         return render_block(FAILED, "retried", notification_id=notification_id, message=message, category=category)
     flash(message, category)
     return redirect(url_for("coordinator.failed_notifications"), 303)
+
+
+# --- the health dashboard and the at-risk list (issue 7) ------------------------
+
+
+# --- members: filters, bulk invitations and CSV import, roles (issue 7) -------------
+
+
+# --- pairs: the list, admin match, ending a pair (issue 7) --------------------------
+
+
+# --- exports and the audit log (issue 7) -----------------------------------------
+
+
+# --- privacy: pending account deletions (issue 7) ---------------------------------
