@@ -21,9 +21,9 @@ for _name in [n for n in os.environ if n.startswith("PORTAL_") and not n.startsw
 
 from portal import create_app  # noqa: E402
 from portal.auth import services as accounts  # noqa: E402
-from portal.db import bind, database, migrate  # noqa: E402
+from portal.db import bind, database, make_database, migrate  # noqa: E402
 from portal.extensions import limiter  # noqa: E402
-from portal.models import ALL_MODELS, Profile, ProfileLanguage, ProfileTopic, Topic, User  # noqa: E402
+from portal.models import Profile, ProfileLanguage, ProfileTopic, Topic, User  # noqa: E402
 
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
 
@@ -58,8 +58,61 @@ def database_template(tmp_path_factory):
     return path
 
 
+class EmptyTables:
+    """Empties every table of the PostgreSQL schema but the migrations' history and restarts its ids, as
+    ``TRUNCATE … RESTART IDENTITY CASCADE`` did, in about 1 ms instead of 45: TRUNCATE gives each table
+    and index a new file, while DELETE only removes the few rows a test wrote.
+
+    One batch, children first, then ``setval`` on every sequence the tables own; the tables and their
+    order come from the catalog once, after the migrations; the connection is its own, kept for the session.
+    """
+
+    VACUUM_EVERY = 100  # DELETE leaves dead rows: VACUUM keeps the tables as small as TRUNCATE left them
+
+    def __init__(self, url, history_table):
+        from graphlib import TopologicalSorter
+
+        self.db = make_database(url)
+        self.db.connect()
+        parents = {table: set(refs) for table, refs in self.db.execute_sql("""
+            SELECT c.relname, array_remove(array_agg(DISTINCT p.relname), NULL) FROM pg_class c
+            LEFT JOIN pg_constraint k ON k.conrelid = c.oid AND k.contype = 'f'
+            LEFT JOIN pg_class p ON p.oid = k.confrelid AND p.oid <> c.oid  -- a row may point to its own table
+            WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND c.relname <> %s
+            GROUP BY c.relname""", (history_table,))}
+        self.tables = list(TopologicalSorter(parents).static_order())[::-1]  # children first
+        sequences = self.db.execute_sql("""
+            SELECT quote_ident(s.relname), q.seqstart FROM pg_class s JOIN pg_sequence q ON q.seqrelid = s.oid
+            JOIN pg_depend d ON d.objid = s.oid AND d.deptype IN ('a', 'i') JOIN pg_class t ON t.oid = d.refobjid
+            WHERE s.relnamespace = 'public'::regnamespace AND t.relname <> %s""", (history_table,)).fetchall()
+        quoted = ", ".join(f'"{table}"' for table in self.tables)
+        self.vacuum = f"VACUUM {quoted}"
+        restarts = ", ".join(f"setval('{name}', {start}, false)" for name, start in sequences)
+        self.sql = "; ".join([f'DELETE FROM "{table}"' for table in self.tables] + [f"SELECT {restarts}"])
+        self.runs = 0
+
+    def __call__(self):
+        self.db.execute_sql(self.sql)  # several statements in one string: one transaction
+        self.runs += 1
+        if self.runs % self.VACUUM_EVERY == 0:
+            self.db.execute_sql(self.vacuum)
+
+
+@pytest.fixture(scope="session")
+def empty_tables(database_template):
+    """PostgreSQL only: the ``EmptyTables`` the ``app`` fixture calls before each test (None on SQLite)."""
+    if not PG_URL:
+        yield None
+        return
+    from portal.db import runner
+
+    cleaner = EmptyTables(PG_URL, runner().table_name)
+    yield cleaner
+    cleaner.db.close()
+
+
 @pytest.fixture
-def app(request, tmp_path, database_template, monkeypatch):
+def app(request, tmp_path, database_template, empty_tables, monkeypatch):
     """A fresh app on an empty, migrated database.
 
     CSRF checks are off unless the test is marked ``@pytest.mark.csrf``: the
@@ -68,10 +121,7 @@ def app(request, tmp_path, database_template, monkeypatch):
     monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path / "instance"))
     if PG_URL:
         url = PG_URL
-        bind(url)
-        tables = ", ".join(f'"{m._meta.table_name}"' for m in ALL_MODELS)
-        with database.connection_context():
-            database.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        empty_tables()
     else:
         path = tmp_path / "tandem.sqlite3"
         shutil.copy(database_template, path)

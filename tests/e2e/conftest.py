@@ -128,7 +128,9 @@ def live_server(app):
     server = make_server("127.0.0.1", 0, _buffered(app), threaded=True)
     url = f"http://127.0.0.1:{server.server_port}"
     app.config.update(BASE_URL=url, WTF_CSRF_ENABLED=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    # shutdown() waits for the loop to look at its flag: every 0.5 s by default, 0.4 s lost per test.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="live-server",
+                              daemon=True)
     thread.start()
     yield url
     server.shutdown()
