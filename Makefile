@@ -57,6 +57,9 @@ bench: install
 	$(BIN)/python tests/bench/browse.py
 	$(BIN)/python tests/bench/load.py
 	$(BIN)/python tests/bench/reminders.py
+	$(BIN)/python tests/bench/dashboard.py
+	$(BIN)/python tests/bench/members.py
+	$(BIN)/python tests/bench/console.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

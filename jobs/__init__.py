@@ -58,6 +58,13 @@ def enqueue_delivery(notification_id):
     actors.deliver.send(notification_id)
 
 
+def enqueue_invitation(invitation_id):
+    """Hand one invitation's email to the workers (after the transaction that wrote it)."""
+    if broker.is_embedded():
+        broker.start_embedded_worker()
+    actors.send_invitation.send(invitation_id)
+
+
 def drain():
     """Embedded only: wait until every delivery enqueued in this process has run."""
     broker.drain()

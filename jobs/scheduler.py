@@ -27,9 +27,9 @@ def run_sweep(app):
     """One sweep in ``app``'s context; logs what it did."""
     with app.app_context(), database.connection_context():
         done = sweep.sweep()
-    if done.expired or done.reminded or done.enqueued or done.not_enqueued:
-        app.logger.info("reminder sweep: %d requests expired, %d reminders written, %d deliveries enqueued%s",
-                        done.expired, done.reminded, len(done.enqueued),
+    if done.expired or done.reminded or done.enqueued or done.not_enqueued or done.invitations:
+        app.logger.info("reminder sweep: %d requests expired, %d reminders written, %d deliveries and %d invitation "
+                        "emails enqueued%s", done.expired, done.reminded, len(done.enqueued), done.invitations,
                         f", {done.not_enqueued} left for the next sweep" if done.not_enqueued else "")
     return done
 

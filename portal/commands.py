@@ -2,7 +2,7 @@
 import click
 from email_validator import EmailNotValidError, validate_email
 
-from . import demo
+from . import audit, demo
 from .auth import services as accounts
 from .db import database
 from .models import User
@@ -29,6 +29,7 @@ def create_user_command(email, name, role, password):
             user = accounts.create_user(email, name, role=role, password=password)
         except accounts.AccountError as error:
             raise click.ClickException(str(error)) from error
+        audit.record(None, "member.created", f"user:{user.id}", f"{user.role}, from the command line")
     click.echo(f"Created {user.role} {user.email}.")
 
 
@@ -58,12 +59,59 @@ def send_reminders_command():
     jobs.drain()
     line = (f"{done.expired} requests expired, {done.reminded} reminders written, "
             f"{len(done.enqueued)} deliveries enqueued")
+    if done.invitations:
+        line += f", {done.invitations} invitation email{'s' if done.invitations != 1 else ''} enqueued"
     if done.not_enqueued:
         line += f", {done.not_enqueued} left for the next sweep (the broker did not answer)"
     click.echo(line + ".")
+
+
+@click.command("import-members")
+@click.argument("csv_file", type=click.File("rb"))
+@click.option("--dry-run", is_flag=True, help="Only print what would happen to each row; write nothing.")
+@click.option("--role", type=click.Choice(User.ROLES), default=User.MEMBER, show_default=True,
+              help="The role of the rows whose role column is empty.")
+def import_members_command(csv_file, dry_run, role):
+    """Invite the members of a CSV file (header email,name,role), as the members page does: every row
+    is reported; nothing is written when any row is invalid. Exit code 1 then."""
+    from .coordinator import imports
+    from .coordinator.services import CoordinatorError
+
+    with database.connection_context():
+        try:
+            entries = imports.read_csv(imports.decode(csv_file.read(imports.MAX_BYTES + 1)))
+            if dry_run:
+                preview = imports.check(entries, role)
+            else:
+                preview = imports.invite_all(None, entries, role, strict=True)
+        except imports.ImportRefused as refused:
+            _report(refused.preview)
+            raise click.ClickException(str(refused)) from refused
+        except CoordinatorError as error:
+            raise click.ClickException(str(error)) from error
+    _report(preview)
+    counts = (f"{len(preview.duplicates)} duplicate{'s' if len(preview.duplicates) != 1 else ''}, "
+              f"{len(preview.invalid)} invalid")
+    if dry_run:
+        click.echo(f"Dry run: {len(preview.to_invite)} would be invited, {counts}. Nothing was written.")
+        if preview.invalid:
+            raise click.exceptions.Exit(1)
+    else:
+        import jobs
+
+        jobs.drain()  # the embedded default sends them from this process: return when they are out
+        click.echo(f"Invited {len(preview.created)}, {counts}.")
+
+
+def _report(preview):
+    for entry in preview.entries:
+        done = "invited" if preview.created else "will be invited"
+        result = done if entry.status == "invite" else f"{entry.status}: {entry.reason}"
+        click.echo(f"line {entry.line}: {entry.email or '(no email)'}: {result}")
 
 
 def init_app(app):
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(send_reminders_command)
+    app.cli.add_command(import_members_command)

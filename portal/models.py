@@ -55,6 +55,10 @@ class User(BaseModel):
     quiet_from = TimeField(null=True)
     quiet_until = TimeField(null=True)
     digest_hour = IntegerField(default=8)
+    # Privacy (``portal.members.privacy``): a deletion the member asked for, waiting for a coordinator,
+    # and when it was done (the account is then anonymised, its rows kept for the program's counts).
+    deletion_requested_at = DateTimeField(null=True, index=True)
+    deleted_at = DateTimeField(null=True)
 
     # Flask-Login protocol
     @property
@@ -152,6 +156,19 @@ class Invitation(BaseModel):
     created_at = DateTimeField(default=utcnow)
     accepted_at = DateTimeField(null=True)
     accepted_user = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="accepted_invitations")
+    # Its email goes out of the request, like a notification's (``portal.auth.invitations``): pending
+    # until a worker claims it (sending, leased until ``claimed_until``), then sent, or failed with the
+    # server's answer in ``send_error``; a "try later" puts it back to pending, due after a delay.
+    PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+    send_status = CharField(default=PENDING)
+    send_attempts = IntegerField(default=0)
+    send_due_at = DateTimeField(default=utcnow, null=True)
+    send_error = TextField(default="")
+    sent_at = DateTimeField(null=True)
+    claimed_until = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("send_status", "send_due_at"), False),)
 
 
 class Mentorship(BaseModel):
@@ -177,6 +194,10 @@ class Mentorship(BaseModel):
     # "Not a good fit" (a partner's feedback said so): for coordinators' eyes, never the other partner's.
     flagged_at = DateTimeField(null=True)
     flagged_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    # Admin match: the coordinator who paired the two directly (empty for a request or a round).
+    created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    # A coordinator's note when they end the pair (told to both partners); partners write reflections.
+    end_note = TextField(default="")
 
     class Meta:
         indexes = ((("mentor", "status"), False), (("mentee", "status"), False))
@@ -406,6 +427,11 @@ class Meeting(BaseModel):
         return self.starts_at + dt.timedelta(minutes=self.duration_minutes) if self.starts_at else None
 
 
+# The health dashboard's indexes (migration 0011), named as the migration names them.
+Meeting.add_index(Meeting.index(Meeting.status, Meeting.held_on, Meeting.duration_minutes, name="meeting_held_days"))
+Meeting.add_index(Meeting.index(Meeting.status, Meeting.mentorship, Meeting.held_on, name="meeting_last_held"))
+
+
 class MeetingTopic(BaseModel):
     meeting = ForeignKeyField(Meeting, backref="topic_links", on_delete="CASCADE")
     topic = ForeignKeyField(Topic, backref="meeting_links", on_delete="CASCADE")
@@ -443,6 +469,9 @@ class Feedback(BaseModel):
 
     class Meta:
         indexes = ((("meeting", "author"), True),)
+
+
+Feedback.add_index(Feedback.index(Feedback.created_at, Feedback.rating, name="feedback_given"))
 
 
 class CheckIn(BaseModel):

@@ -115,7 +115,8 @@ def coordinator(make_member):
 
 
 @pytest.fixture
-def coordinator_client(app, coordinator):
+def coordinator_client(app, coordinator, embedded):
+    """Invitation emails go out through the in-process worker, also under make test-services."""
     browser = app.test_client()
     assert login(browser, coordinator.email).status_code == 302
     return browser

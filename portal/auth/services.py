@@ -11,6 +11,7 @@ from flask import current_app, url_for
 from peewee import IntegrityError
 
 from .. import audit, mail, tokens
+from . import invitations
 from ..db import database, locked, write_lock
 from ..models import Invitation, Profile, User, new_token, utcnow
 
@@ -73,6 +74,11 @@ def authenticate(email, password):
     return user
 
 
+def password_matches(user, password):
+    """Whether ``password`` is the member's own: for confirming a grave step while logged in."""
+    return _check(user.password_hash, password)
+
+
 def end_sessions(user):
     """Every session and remember-me cookie of this member stops working."""
     user.session_token = new_token()
@@ -113,7 +119,8 @@ def _set_password(user, password):
 # --- invitations -------------------------------------------------------------
 
 def invite(coordinator, email, name="", role=User.MEMBER):
-    """Record an invitation and email its link. Returns the invitation."""
+    """Record an invitation; its email goes out through the workers once the row is committed
+    (``invitations``). Returns the invitation."""
     if not coordinator.is_coordinator:
         raise AccountError("Only coordinators can invite members.")
     if role not in User.ROLES:
@@ -122,21 +129,27 @@ def invite(coordinator, email, name="", role=User.MEMBER):
     if User.select().where(User.email == email).exists():
         raise AccountError(f"{email} is already a member.", "email")
     with write_lock():
-        invitation = Invitation.create(email=email, name=name.strip(), role=role, invited_by=coordinator)
-        audit.record(coordinator, "member.invited", f"invitation:{invitation.id}", email)
-    send_invitation(invitation)
+        invitation = create_invitation(coordinator, email, name, role)
+    invitations.hand_over([invitation.id])
     return invitation
 
 
-def send_invitation(invitation):
-    token = tokens.make("invite", {"id": invitation.id, "email": invitation.email})
-    link = _external("auth.accept_invitation", token=token)
-    message = mail.build(
-        invitation.email, f"You are invited to {current_app.config['PROGRAM_NAME']}", "invitation",
-        to_name=invitation.name, link=link, invited_by=invitation.invited_by,
-        days=current_app.config["INVITATION_MAX_AGE"] // 86400,
-    )
-    mail.send(message)
+def create_invitation(coordinator, email, name, role):
+    """One invitation row and its audit event, inside the caller's transaction (single or bulk)."""
+    invitation = Invitation.create(email=email, name=name.strip(), role=role, invited_by=coordinator)
+    audit.record(coordinator, "member.invited", f"invitation:{invitation.id}", email)
+    return invitation
+
+
+def resend_invitation(coordinator, invitation):
+    """Send a not yet accepted invitation's email again, with a fresh link: waiting to be sent, tried afresh."""
+    if not coordinator.is_coordinator:
+        raise AccountError("Only coordinators can invite members.")
+    with write_lock():
+        Invitation.update(send_status=Invitation.PENDING, send_attempts=0, send_due_at=utcnow(), send_error="",
+                          claimed_until=None).where(Invitation.id == invitation.id).execute()
+        audit.record(coordinator, "invitation.resent", f"invitation:{invitation.id}", invitation.email)
+    invitations.hand_over([invitation.id])
 
 
 def invitation_for(token, lock=False):
@@ -287,6 +300,8 @@ def set_active(actor, user, active):
         raise AccountError("Only coordinators can do this.")
     if user.id == actor.id:
         raise AccountError("You cannot deactivate your own account.")
+    if user.deleted_at is not None:
+        raise AccountError("This account has been deleted: it cannot be reactivated. Invite the person again.")
     with database.atomic():
         user.active = active
         if not active:

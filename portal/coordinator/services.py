@@ -3,7 +3,7 @@ the request transitions in requests.services)."""
 import math
 from dataclasses import dataclass
 
-from peewee import JOIN, fn
+from peewee import JOIN, IntegrityError, fn
 
 from .. import audit, matching
 from ..db import locked, write_lock
@@ -11,6 +11,7 @@ from ..members.services import TopicTag
 from ..models import (
     ConnectionRequest,
     Invitation,
+    MeetingTopic,
     Mentorship,
     Notification,
     Profile,
@@ -30,17 +31,14 @@ class CoordinatorError(Exception):
         self.field = field
 
 
-def find_members(q="", limit=200):
-    """Members by name, email or organization, with their profiles (one query)."""
-    query = User.select(User, Profile).join(Profile).order_by(fn.LOWER(User.name))
-    if q:
-        query = query.where(User.name.contains(q) | User.email.contains(q) | Profile.organization.contains(q))
-    return list(query.limit(limit))
+TOPIC_NAME_MAX = 60
 
 
 def pending_invitations(limit=50):
-    return list(Invitation.select().where(Invitation.accepted_at.is_null())
-                .order_by(Invitation.created_at.desc()).limit(limit))
+    """The invitations not yet accepted, newest first (at most ``limit``), and how many there are."""
+    query = Invitation.select().where(Invitation.accepted_at.is_null())
+    rows = list(query.order_by(Invitation.created_at.desc(), Invitation.id.desc()).limit(limit))
+    return rows, len(rows) if len(rows) < limit else query.count()
 
 
 def all_topics():
@@ -73,6 +71,118 @@ def approve_topic(actor, topic):
     topic.save()
     audit.record(actor, "topic.approved", f"topic:{topic.id}", topic.name)
     return topic
+
+
+def rename_topic(actor, topic, name):
+    """A topic's new name, for every member who chose it; refused when another topic has it (merge then)."""
+    _require(actor)
+    name = " ".join((name or "").replace("\x00", "").split())
+    if not name:
+        raise CoordinatorError("Enter the topic's new name.", "name")
+    if len(name) > TOPIC_NAME_MAX:
+        raise CoordinatorError(f"Keep a topic under {TOPIC_NAME_MAX} characters.", "name")
+    taken = Topic.get_or_none((fn.LOWER(Topic.name) == name.lower()) & (Topic.id != topic.id))
+    if taken:
+        raise CoordinatorError(f"“{taken.name}” is already a topic: merge “{topic.name}” into it instead.", "name")
+    old = topic.name
+    try:
+        with write_lock():
+            Topic.update(name=name).where(Topic.id == topic.id).execute()
+            audit.record(actor, "topic.renamed", f"topic:{topic.id}", f"{old} → {name}")
+    except IntegrityError as error:  # the same name won a race
+        raise CoordinatorError(f"“{name}” is already a topic.", "name") from error
+    topic.name = name
+    return topic
+
+
+def merge_topic(actor, topic, target):
+    """Merge ``topic`` (typically a member's suggestion) into ``target``: every profile, request and meeting
+    link moves to the target, a link the target already has is dropped rather than doubled (the unique
+    indexes of ProfileTopic, RequestTopic, MeetingTopic), and the topic disappears. Returns the links moved."""
+    _require(actor)
+    if target is None:
+        raise CoordinatorError("Choose the topic to merge into.", "into")
+    if target.id == topic.id:
+        raise CoordinatorError(f"Choose another topic: “{topic.name}” cannot be merged into itself.", "into")
+    moved = 0
+    with write_lock():
+        P = ProfileTopic
+        for kind in (P.OFFERS, P.SEEKS):
+            both = P.select(P.profile).where((P.topic == target.id) & (P.kind == kind))
+            P.delete().where((P.topic == topic.id) & (P.kind == kind) & P.profile.in_(both)).execute()
+        both = RequestTopic.select(RequestTopic.request).where(RequestTopic.topic == target.id)
+        RequestTopic.delete().where((RequestTopic.topic == topic.id) & RequestTopic.request.in_(both)).execute()
+        both = MeetingTopic.select(MeetingTopic.meeting).where(MeetingTopic.topic == target.id)
+        MeetingTopic.delete().where((MeetingTopic.topic == topic.id) & MeetingTopic.meeting.in_(both)).execute()
+        for model in (P, RequestTopic, MeetingTopic):
+            moved += model.update(topic=target.id).where(model.topic == topic.id).execute()
+        Topic.delete().where(Topic.id == topic.id).execute()
+        audit.record(actor, "topic.merged", f"topic:{target.id}",
+                     f"“{topic.name}” (topic:{topic.id}) merged into “{target.name}”; {moved} links moved")
+    return moved
+
+
+# --- members: filters and pages (issue 7) ----------------------------------------
+
+MEMBERS_PAGE_SIZE = 50
+# The status column of the members page, as filters: each member has exactly one, in this order of precedence.
+MEMBER_STATUSES = {
+    "active": lambda: User.active & Profile.completed & User.verified,
+    "deleted": lambda: User.deleted_at.is_null(False),
+    "deactivated": lambda: ~User.active & User.deleted_at.is_null(),
+    "incomplete": lambda: User.active & ~Profile.completed,
+    "unverified": lambda: User.active & Profile.completed & ~User.verified,
+}
+MENTORING = {"offers": lambda: Profile.offers_mentoring, "seeks": lambda: Profile.seeks_mentoring}
+
+
+@dataclass
+class MemberPage:
+    members: list
+    total: int
+    page: int
+    pages: int
+
+
+def member_page(q="", role="", status="", mentoring="", page=1, page_size=MEMBERS_PAGE_SIZE):
+    """One page of members with their profiles, by name, filtered (unknown filter values are ignored):
+    two queries (the count and the page) however many there are. A page past the last shows the last."""
+    query = User.select(User, Profile).join(Profile)
+    if q:
+        query = query.where(User.name.contains(q) | User.email.contains(q) | Profile.organization.contains(q))
+    if role in User.ROLES:
+        query = query.where(User.role == role)
+    if status in MEMBER_STATUSES:
+        query = query.where(MEMBER_STATUSES[status]())
+    if mentoring in MENTORING:
+        query = query.where(MENTORING[mentoring]())
+    total = query.count()
+    pages = max(1, math.ceil(total / page_size))
+    page = min(max(1, page), pages)
+    rows = list(query.order_by(fn.LOWER(User.name), User.id).limit(page_size).offset((page - 1) * page_size))
+    return MemberPage(members=rows, total=total, page=page, pages=pages)
+
+
+def set_role(actor, member, role):
+    """Make a member a coordinator, or a coordinator a member; never one's own role, never the last coordinator."""
+    _require(actor)
+    if role not in User.ROLES:
+        raise CoordinatorError("Choose member or coordinator.", "role")
+    if member.id == actor.id:
+        raise CoordinatorError("You cannot change your own role: ask another coordinator.")
+    with write_lock():
+        # Locking every coordinator serialises two coordinators who would demote each other at once.
+        coordinators = {u.id for u in locked(User.select(User.id).where((User.role == User.COORDINATOR) & User.active))}
+        current = User.get_by_id(member.id)
+        if current.role == role:
+            raise CoordinatorError(f"{current.name} is already a {role}.")
+        if role == User.MEMBER and not coordinators - {member.id}:
+            raise CoordinatorError(f"{current.name} is the program's only coordinator: make someone else "
+                                   "coordinator first.")
+        User.update(role=role).where(User.id == member.id).execute()
+        audit.record(actor, "member.role_changed", f"user:{member.id}", f"{current.role} → {role}")
+    member.role = role
+    return member
 
 
 # --- the review queue ----------------------------------------------------------

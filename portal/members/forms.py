@@ -5,6 +5,7 @@ from wtforms import (
     DateField,
     Form,
     IntegerField,
+    PasswordField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -184,3 +185,8 @@ class BrowseForm(Form):
             overlap=bool(self.overlap.data), show_full=bool(self.show_full.data),
             sort=known(self.sort) or "match", page=page,
         )
+
+
+class DeleteAccountForm(FlaskForm):
+    password = PasswordField("Your password", description="To make sure it is you who asks.",
+                             validators=[DataRequired("Enter your password to confirm.")])

@@ -1,11 +1,14 @@
+import json
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..forms import choices
-from ..models import ProfileTopic
+from ..mentorships import times
+from ..models import ProfileTopic, utcnow
 from ..templating import render_page
-from . import services
-from .forms import STEP_FORMS, BrowseForm, ProfileForm
+from . import privacy, services
+from .forms import STEP_FORMS, BrowseForm, DeleteAccountForm, ProfileForm
 
 bp = Blueprint("members", __name__)
 
@@ -128,3 +131,47 @@ def _query_args(filters):
         if getattr(filters, name):
             args[name] = "y"
     return args
+
+
+# --- privacy: my data, deleting my account (issue 7) ---------------------------------
+
+@bp.get("/profile/data.json")
+@login_required
+def data_export():
+    """All my data as a JSON file to keep (``privacy.export`` says what is in it)."""
+    user = _me()
+    body = json.dumps(privacy.export(user), indent=2, ensure_ascii=False)
+    day = times.today(user.time_zone, utcnow())
+    response = current_app.response_class(body, mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="tandem-my-data-{day.isoformat()}.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/profile/delete", methods=["GET", "POST"])
+@login_required
+def delete_account():
+    user = _me()
+    form = DeleteAccountForm()
+    if user.deletion_requested_at is None and form.validate_on_submit():
+        try:
+            privacy.request_deletion(user, form.password.data)
+        except privacy.PrivacyError as error:
+            form[error.field or "password"].errors.append(error.message)
+        else:
+            flash("Your request is recorded. A coordinator will confirm it soon; until then you can cancel it "
+                  "here.", "success")
+            return redirect(url_for("members.delete_account"), 303)
+    return render_template("members/delete.html", form=form, pending_since=user.deletion_requested_at)
+
+
+@bp.post("/profile/delete/cancel")
+@login_required
+def cancel_deletion():
+    try:
+        privacy.cancel_deletion(_me())
+    except privacy.PrivacyError as error:
+        flash(error.message, "error")
+    else:
+        flash("Your request is cancelled: your account stays as it is.", "success")
+    return redirect(url_for("members.delete_account"), 303)

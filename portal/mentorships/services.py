@@ -7,8 +7,9 @@ Who may do what:
   it while the mentorship is active; an ended pair stays readable, and only
   closing reflections, "stay in touch" and feedback still change;
 - coordinators read every pair (all feedback and the "not a good fit" flag,
-  never a private note) and change nothing, except clearing that flag; a
-  coordinator who is a partner sees their own pair as a partner;
+  never a private note) and change nothing, except clearing that flag and
+  ending the pair (``end_mentorship(..., as_coordinator=True)``, with a note);
+  a coordinator who is a partner sees their own pair as a partner;
 - anyone else: the pair does not exist for them (``visible_mentorship`` and
   ``visible_meeting`` answer None, a 404).
 
@@ -56,7 +57,9 @@ END_REASONS = [
     ("not_a_good_fit", "Not a good fit"),
     ("other", "Other"),
 ]
-END_REASON_LABEL = dict(END_REASONS)
+# Not a member's choice on the form: the portal ends the pairs of a member whose account is deleted.
+LEFT_PROGRAM = "left_program"
+END_REASON_LABEL = dict(END_REASONS, **{LEFT_PROGRAM: "Left the program"})
 FORMAT_LABEL = {code: vocab.FORMAT_LABEL[code] for code in Meeting.FORMATS}
 VISIBILITY_LABEL = {Feedback.PARTNER: "Shared with my partner", Feedback.COORDINATORS: "Coordinators only"}
 DURATIONS = list(range(15, 4 * 60 + 1, 15))
@@ -65,11 +68,12 @@ FEEDBACK_EDIT_DAYS = 7
 SCHEDULE_AHEAD_DAYS = 365
 MAX_MILESTONES = 50
 LIMITS = {"goals": 5000, "title": 200, "agenda": 2000, "link": 500, "place": 200, "notes": 5000,
-          "next_steps": 5000, "private_note": 5000, "most_useful": 2000, "reflection": 3000, "comment": 2000}
+          "next_steps": 5000, "private_note": 5000, "most_useful": 2000, "reflection": 3000, "comment": 2000,
+          "note": 2000}
 LABELS = {"goals": "the goals", "title": "the title", "agenda": "the agenda", "link": "the link",
           "place": "the place", "notes": "the notes", "next_steps": "the next steps",
           "private_note": "your private note", "most_useful": "what was most useful",
-          "reflection": "your reflection", "comment": "your comment"}
+          "reflection": "your reflection", "comment": "your comment", "note": "the note"}
 
 CHECK_IN_FIRST = dt.timedelta(days=30)  # the first check-in, after the start of the mentorship
 CHECK_IN_EVERY = dt.timedelta(days=60)  # and the next ones
@@ -426,7 +430,9 @@ def pair_page(mentorship, viewer, now=None):
         meetings_held=len(held), minutes=sum(mt.duration_minutes for mt in held),
         hours=sum(mt.duration_minutes for mt in held) / 60,
         topics=pair_topics(m) if can_change else [],
-        ended_at=m.ended_at, ended_by=people.get(m.ended_by_id), end_reason=m.end_reason,
+        ended_at=m.ended_at, end_reason=m.end_reason,
+        # A coordinator who ended the pair is not one of ``people``: one more query for those pairs only.
+        ended_by=people.get(m.ended_by_id) or (User.get_or_none(User.id == m.ended_by_id) if m.ended_by_id else None),
         end_reason_label=END_REASON_LABEL.get(m.end_reason, ""), reflections=reflections,
         my_reflection=getattr(m, f"{mine}_reflection") if as_partner else "",
         i_stay_in_touch=getattr(m, f"{mine}_stays_in_touch") if as_partner else False,
@@ -621,9 +627,10 @@ def _cancel(actor, m, meeting, now):
     meeting.updated_at = now
     meeting.save()
     audit.record(actor, "meeting.cancelled", _target(meeting), _target(m))
-    partner = _partner(m, actor)
-    _notify_meeting(meeting, m, partner, notifications.MEETING_CANCELLED,
-                    f"{actor.name} cancelled your meeting on {_their_time(meeting, partner)}", now)
+    # A coordinator ending the pair is neither partner: both are told.
+    for person in [_partner(m, actor)] if role_of(m, actor) else [m.mentor, m.mentee]:
+        _notify_meeting(meeting, m, person, notifications.MEETING_CANCELLED,
+                        f"{actor.name} cancelled your meeting on {_their_time(meeting, person)}", now)
 
 
 def _require_scheduled(meeting):
@@ -958,39 +965,58 @@ def clear_flag(actor, mentorship, now=None):
 
 # --- ending well ----------------------------------------------------------------------------------
 
-def end_mentorship(actor, mentorship, reason, reflection="", stay_in_touch=False, now=None):
-    """Either partner ends the mentorship, with a reason and a closing reflection.
+def end_mentorship(actor, mentorship, reason, reflection="", stay_in_touch=False, now=None, leaving=False,
+                   note="", as_coordinator=False):
+    """Either partner ends the mentorship, with a reason and a closing reflection (``leaving``: the
+    actor's account is being deleted, the only way to the reason ``LEFT_PROGRAM``); or, ``as_coordinator``,
+    a coordinator outside the pair ends it, with a reason and a ``note`` that both partners read.
 
     The mentor's place frees (capacity counts active pairs); meetings still to
-    come are cancelled; the history stays readable to both; the partner is told,
-    and coordinators too when it was not a good fit.
+    come are cancelled; the history stays readable to both; the partner (both
+    partners, when a coordinator ends it) is told, and coordinators too when it
+    was not a good fit.
     """
     now = now or utcnow()
     with write_lock():
         m = _load_pair(mentorship)
-        _require_partner(actor, m, "end their mentorship")
+        role = role_of(m, actor)
+        if role is None and not (as_coordinator and actor.is_coordinator):
+            _require_partner(actor, m, "end their mentorship")
         if m.status != Mentorship.ACTIVE:
             raise MentorshipError("This mentorship has already ended.")
-        if reason not in END_REASON_LABEL:
+        if reason not in END_REASON_LABEL or (reason == LEFT_PROGRAM and not leaving):
             raise MentorshipError("Choose why the mentorship ends.", "reason")
-        reflection = _text(reflection, "reflection",
-                           required="Say in a few words why the mentorship ends." if reason == "other" else None)
-        role = role_of(m, actor)
+        if role is None:  # a coordinator: the partners keep their own reflections to write
+            m.end_note = _text(note, "note", required="Say in a few words why you end this pair: "
+                                                      "both partners read it.")
+        else:
+            reflection = _text(reflection, "reflection", required="Say in a few words why the mentorship ends."
+                               if reason == "other" else None)
+            setattr(m, f"{role}_reflection", reflection)
+            setattr(m, f"{role}_stays_in_touch", bool(stay_in_touch))
         m.status, m.ended_at, m.ended_by, m.end_reason = Mentorship.ENDED, now, actor.id, reason
-        setattr(m, f"{role}_reflection", reflection)
-        setattr(m, f"{role}_stays_in_touch", bool(stay_in_touch))
         m.save()
-        audit.record(actor, "mentorship.ended", _target(m), reason)
+        audit.record(actor, "mentorship.ended", _target(m), reason if role else f"{reason} (by a coordinator): "
+                                                                                 f"{m.end_note}")
         for meeting in locked(Meeting.select().where((Meeting.mentorship == m.id)
                                                      & (Meeting.status == Meeting.SCHEDULED)
                                                      & (Meeting.starts_at > now))):
             _cancel(actor, m, meeting, now)
-        partner = _partner(m, actor)
-        notifications.notify(partner.id, notifications.MENTORSHIP_ENDED, f"{actor.name} ended your mentorship",
-                             f"mentorship:{m.id}:ended:{partner.id}",
-                             context={"mentorship_id": m.id, "reason": reason}, now=now)
+        if role:
+            partner = _partner(m, actor)
+            notifications.notify(partner.id, notifications.MENTORSHIP_ENDED, f"{actor.name} ended your mentorship",
+                                 f"mentorship:{m.id}:ended:{partner.id}",
+                                 context={"mentorship_id": m.id, "reason": reason}, now=now)
+        else:
+            mentor, mentee = User.get_by_id(m.mentor_id), User.get_by_id(m.mentee_id)
+            for person, other in ((mentor, mentee), (mentee, mentor)):
+                notifications.notify(person.id, notifications.MENTORSHIP_ENDED,
+                                     f"{actor.name}, a coordinator, ended your mentorship with {other.name}",
+                                     f"mentorship:{m.id}:ended:{person.id}",
+                                     context={"mentorship_id": m.id, "reason": reason, "by": actor.id}, now=now)
+            partner = mentee  # for the coordinators' message below: "<actor> ended the mentorship with <mentee>"
         if reason == "not_a_good_fit":
-            for coordinator in notifications.coordinators(exclude=(m.mentor_id, m.mentee_id)):
+            for coordinator in notifications.coordinators(exclude=(m.mentor_id, m.mentee_id, actor.id)):
                 notifications.notify(coordinator.id, notifications.PAIR_FLAGGED,
                                      f"{actor.name} ended the mentorship with {partner.name}: not a good fit",
                                      f"mentorship:{m.id}:ended_not_a_good_fit:{coordinator.id}",

@@ -193,7 +193,7 @@ def _mentorship(row, recipient, context, now):
     pair = Mentorship.get_or_none(Mentorship.id == context.get("mentorship_id"))
     if pair is None:
         return "The mentorship no longer exists."
-    if row.kind == kinds.FIRST_MEETING_FIT and pair.status != Mentorship.ACTIVE:
+    if row.kind in (kinds.FIRST_MEETING_FIT, kinds.PAIR_NUDGE) and pair.status != Mentorship.ACTIVE:
         return "The mentorship has ended."
     people = _people(pair.mentor_id, pair.mentee_id, context.get("by"))
     partner = people[pair.mentee_id if recipient.id == pair.mentor_id else pair.mentor_id]
@@ -292,6 +292,16 @@ def _review_queue_digest(row, recipient, context, now):
                       count=count, days=days)
 
 
+def _deletion_requested(row, recipient, context, now):
+    """A member's request to delete their account, while it still waits for a coordinator."""
+    if not recipient.is_coordinator:
+        return "The recipient is no longer a coordinator."
+    member = User.get_or_none(User.id == context.get("member_id"))
+    if member is None or member.deletion_requested_at is None or member.deleted_at is not None:
+        return "The request was cancelled or has been carried out."
+    return mail.build(recipient.email, row.subject, row.kind, to_name=recipient.name, member=member)
+
+
 RENDERERS = {
     kinds.REQUEST_TO_REVIEW: _request,
     kinds.REQUEST_RECEIVED: _request,
@@ -303,7 +313,9 @@ RENDERERS = {
     kinds.MEETING_CANCELLED: _meeting,
     kinds.FIRST_MEETING_FIT: _mentorship,
     kinds.PAIR_FLAGGED: _mentorship,
+    kinds.PAIR_NUDGE: _mentorship,
     kinds.MENTORSHIP_ENDED: _mentorship,
+    kinds.PAIR_MATCHED: _mentorship,
     kinds.STAY_IN_TOUCH: _mentorship,
     kinds.MEETING_SOON: _meeting_reminder,
     kinds.LOG_MEETING: _meeting_reminder,
@@ -312,5 +324,6 @@ RENDERERS = {
     kinds.BACK_FROM_AWAY: _back_from_away,
     kinds.CHECK_IN: _check_in,
     kinds.REVIEW_QUEUE_DIGEST: _review_queue_digest,
+    kinds.DELETION_REQUESTED: _deletion_requested,
     kinds.DIGEST: digests.render,
 }

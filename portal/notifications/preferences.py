@@ -27,6 +27,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from .. import audit
 from ..db import database
 from ..mentorships import times
 from ..models import Notification, NotificationPreference, User, utcnow
@@ -77,6 +78,8 @@ MEMBER_GROUPS = (
         Choice(k.PAIR_QUIET, "You and your partner have not met for 30 days",
                coordinator_label="A pair has not met for a while: yours after 30 days, any pair after 45"),
         Choice(k.CHECK_IN, "Every couple of months: how is your mentorship going?"),
+        Choice(k.PAIR_NUDGE, "A coordinator asks how your mentorship is going"),
+        Choice(k.PAIR_MATCHED, "A coordinator pairs you with a mentor or a mentee"),
         Choice(k.MENTORSHIP_ENDED, "Your partner ends your mentorship"),
         Choice(k.STAY_IN_TOUCH, "A former partner would like to stay in touch"),
     )),
@@ -85,6 +88,7 @@ COORDINATOR_GROUP = ("As a coordinator", (
     Choice(k.REQUEST_TO_REVIEW, "A request waits for a coordinator's review"),
     Choice(k.PAIR_FLAGGED, "A partner says their pair is not a good fit"),
     Choice(k.REVIEW_QUEUE_DIGEST, "Once a day, while requests wait for review: how many", NO_DIGEST),
+    Choice(k.DELETION_REQUESTED, "A member asks to delete their account"),
 ))
 CHOICE_OF = {kind: choice for _, choices in (*MEMBER_GROUPS, COORDINATOR_GROUP) for choice in choices
              for kind in choice.kinds}
@@ -148,6 +152,8 @@ def save(user, settings, now=None):
             NotificationPreference.insert_many(rows).execute()
         User.update(quiet_from=settings.quiet_from, quiet_until=settings.quiet_until,
                     digest_hour=settings.digest_hour).where(User.id == user.id).execute()
+        # What changed stays private (the log names the member only): their settings are theirs.
+        audit.record(user, "notifications.preferences_changed", f"user:{user.id}")
         for mode, status in ((IMMEDIATELY, N.PENDING), (PORTAL, N.PORTAL_ONLY)):
             kinds = [kind for key, chosen in modes.items() if chosen == mode for kind in CHOICE_OF[key].kinds]
             if kinds:

@@ -21,7 +21,9 @@ MEETING_CHANGED = "meeting_changed"
 MEETING_CANCELLED = "meeting_cancelled"
 FIRST_MEETING_FIT = "first_meeting_fit"
 PAIR_FLAGGED = "pair_flagged"
+PAIR_NUDGE = "pair_nudge"  # a coordinator asks a pair how it goes (the at-risk list's "Nudge now")
 MENTORSHIP_ENDED = "mentorship_ended"
+PAIR_MATCHED = "pair_matched"  # a coordinator paired two members directly (admin match)
 STAY_IN_TOUCH = "stay_in_touch"
 # Written by the sweep when their time comes (DESIGN §6).
 MEETING_SOON = "meeting_soon"
@@ -30,6 +32,7 @@ FEEDBACK_DUE = "feedback_due"
 PAIR_QUIET = "pair_quiet"
 CHECK_IN = "check_in"
 REVIEW_QUEUE_DIGEST = "review_queue_digest"  # coordinators, once a day while requests wait
+DELETION_REQUESTED = "deletion_requested"  # coordinators: a member asks to delete their account
 # Written by the sweep at each member's digest hour: one email gathering their rows kept for it.
 DIGEST = "digest"
 BACK_FROM_AWAY = "back_from_away"  # a member's "away until" day has come: what waited for them

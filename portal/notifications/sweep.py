@@ -20,6 +20,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
+from ..auth import invitations
 from ..coordinator import reminders as review_digest
 from ..db import locked, write_lock
 from ..members import services as members
@@ -42,11 +43,12 @@ class Swept:
     reminded: int = 0
     enqueued: list = field(default_factory=list)
     not_enqueued: int = 0
+    invitations: int = 0  # invitation emails enqueued (never sent, or to try again)
 
 
-def sweep(now=None, enqueue=None):
+def sweep(now=None, enqueue=None, enqueue_invitation=None):
     """One sweep at ``now``; ``enqueue(notification_id)`` hands a delivery to the broker (the jobs
-    package's by default). Returns what it did."""
+    package's by default), ``enqueue_invitation(invitation_id)`` an invitation's email. Returns what it did."""
     if enqueue is None:
         from jobs import enqueue_delivery as enqueue
     now = now or utcnow()
@@ -67,6 +69,9 @@ def sweep(now=None, enqueue=None):
             done.not_enqueued = len(left)
             break
         done.enqueued.append(notification_id)
+    # Invitation emails the request could not hand over (or whose job was lost), and those to try again.
+    invitations.put_back_interrupted(now)
+    done.invitations = invitations.hand_over(invitations.lease_due(now, REQUEUE_AFTER), now, enqueue_invitation)
     return done
 
 

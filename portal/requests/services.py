@@ -159,6 +159,9 @@ def _mine(member):
     return (R.requester == member.id) | (asked & R.expires_at.is_null(False))
 
 
+seen_by = _mine  # for other modules: the member's data export takes exactly what /requests may show
+
+
 def my_requests(member):
     """What /requests shows ``member``: the open requests sent to them, the open ones they sent, and the
     latest ``PAST_SHOWN`` closed ones of either kind (``more_past`` says that older ones are left out).
@@ -600,6 +603,27 @@ def withdraw(actor, request, now=None):
         req.closed_at = now
         req.save()
         audit.record(actor, "request.withdrawn", _target(req))
+    return req
+
+
+def close_for_departure(member, request, note, now=None):
+    """A member leaves the program (their account is deleted): an open request they sent is withdrawn;
+    one sent to them, waiting for review or for their answer, is declined with ``note``, and its
+    requester is told."""
+    now = now or utcnow()
+    with write_lock():
+        req = _load(request)
+        _require_status(req, *R.OPEN)
+        if member.id == req.requester_id:
+            return withdraw(member, req, now)
+        if member.id not in (req.mentor_id, req.mentee_id):
+            raise NotAllowed(f"This {_noun(req)} is not theirs.")
+        req.status = R.DECLINED
+        req.answered_at = req.closed_at = now
+        req.answer_note = note
+        req.save()
+        audit.record(member, "request.declined", _target(req), "left the program")
+        _notify_answered(req, now)
     return req
 
 

@@ -41,7 +41,7 @@ def submit(site, name):
     site.check()
 
 
-def test_join_by_invitation(site, make_member, topics, mailbox, js):
+def test_join_by_invitation(site, make_member, topics, mailbox, js, embedded):
     """Journey 1 (join): a coordinator invites; the invitee follows the mailed link and fills the wizard."""
     coordinator = make_member(name="Cora Ordinator", email="cora@example.org", role=User.COORDINATOR,
                               offers=[topics["Leadership"]])

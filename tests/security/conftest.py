@@ -24,5 +24,6 @@ def pytest_generate_tests(metafunc):
 
 
 @pytest.fixture
-def world(app, make_member, mailbox):
+def world(app, make_member, mailbox, embedded):
+    # ``embedded``: the invitation emails the world reads its tokens from go out through the in-process worker.
     return World(app, make_member, mailbox)

@@ -195,6 +195,7 @@ class World:
             "milestone_id": [self.milestone.id, MISSING_ID],
             "meeting_id": [self.held.id, self.scheduled.id, MISSING_ID],
             "step": [1, 2, 3, 4, 9],
+            "name": ["members", "requests", "pairs", "meetings", "feedback", "secrets"],  # the CSV exports
             "token": [self.invite_token, self.used_invite_token, self.reset_token, self.verify_token, "not-a-token"],
         }
         if param not in known:

@@ -69,7 +69,7 @@ def test_registration_says_the_same_for_existing_and_new_addresses(app, make_mem
     assert mailbox.last_to("new@example.org")["Subject"] == "Confirm your email address"
 
 
-def test_a_used_invitation_reveals_no_account(app, make_member, mailbox):
+def test_a_used_invitation_reveals_no_account(app, make_member, mailbox, embedded):  # the worker sends it
     coordinator = make_member(email="coordinator@example.org", name="Cora Coordinator", role="coordinator")
     from portal.auth import services as accounts
 

@@ -103,6 +103,21 @@ def waiting_for_review(w, mentee=None):
                                     success_looks_like=text, status=ConnectionRequest.PENDING_REVIEW)
 
 
+def import_form(w):
+    """The confirmation of a previewed list of one new address, as the preview page carries it."""
+    from portal.coordinator import imports
+
+    source = f"email,name\n{w.fresh_email()},Imported Person\n"
+    expected = imports.check(imports.read_csv(source)).fingerprint
+    return {"source": source, "kind": "csv", "role": User.MEMBER, "expected": expected}
+
+
+def fresh_topic(w):
+    from portal.models import Topic
+
+    return Topic.create(name=f"Suggested {w.fresh_email()}", approved=False, suggested_by=w.member)
+
+
 def unsubscribe_token(w):
     """The token of the one-click unsubscribe link of the member's "request received" emails."""
     from portal.links import services as links
@@ -128,6 +143,15 @@ def failed_email(w):
     return Notification.create(recipient=w.member, kind="request_received", subject="Otto Other asks you for mentoring",
                                dedupe_key=f"routes:{w.fresh_email()}", status=Notification.FAILED, attempts=1,
                                last_error="550 5.1.1 mailbox unavailable")
+
+
+def pending_deletion(w, user=None):
+    """A member who asked to delete their account (a fresh one per call: each role acts on its own), or ``user``."""
+    from portal.auth import services as accounts
+
+    user = user or accounts.create_user(w.fresh_email(), "Dan Departing", password=PASSWORD)
+    User.update(deletion_requested_at=utcnow()).where(User.id == user.id).execute()
+    return user
 
 
 ROUTES = {
@@ -202,6 +226,15 @@ ROUTES = {
     ("members.mentors", "GET"): [members_only()],
     # Members who do not mentor see the list too, with how to start.
     ("members.mentees", "GET"): [members_only()],
+    # --- privacy: each member's own data and account, nobody else's (no id in the URL)
+    ("members.data_export", "GET"): [members_only()],
+    ("members.delete_account", "GET"): [members_only()],
+    ("members.delete_account", "POST"): [
+        members_only(data=lambda w: {"password": PASSWORD}, label="right password"),
+        members_only(data=lambda w: {"password": "not the password"}, label="wrong password: the form again"),
+    ],
+    # Nothing to cancel: they are told so.
+    ("members.cancel_deletion", "POST"): [members_only()],
     # --- connection requests
     ("requests.new", "GET"): [
         members_only(params=lambda w: {"member_id": w.member.id}, label="a mentor (the member: themself)"),
@@ -453,7 +486,12 @@ ROUTES = {
         data=lambda w: {"request_received": "digest", "quiet_from": "22:00", "quiet_until": "07:00",
                         "digest_hour": "8"})],
     # --- coordinators
-    ("coordinator.home", "GET"): [coordinators_only()],
+    ("coordinator.home", "GET"): [coordinators_only()],  # the health dashboard
+    ("coordinator.at_risk", "GET"): [coordinators_only()],
+    ("coordinator.nudge_pair", "POST"): [
+        coordinators_only(params=lambda w: {"mentorship_id": w.pair.id}, label="active pair"),
+        coordinators_only(404, params=lambda w: {"mentorship_id": 999_999}, label="no such pair"),
+    ],
     ("coordinator.members", "GET"): [coordinators_only()],
     ("coordinator.members", "POST"): [coordinators_only(
         data=lambda w: {"email": w.fresh_email(), "name": "Invited Person", "role": User.MEMBER})],
@@ -489,6 +527,31 @@ ROUTES = {
     ],
     ("coordinator.approve_selected", "POST"): [
         coordinators_only(data=lambda w: {"ids": [str(waiting_for_review(w).id)]})],
+    # Pairs, admin match, ending a pair, exports and the audit log (issue 7).
+    ("coordinator.pairs", "GET"): [coordinators_only()],
+    ("coordinator.new_pair", "GET"): [coordinators_only()],
+    ("coordinator.new_pair", "POST"): [
+        coordinators_only(data=lambda w: {"mentor": w.mentor.id, "mentee": w.other.id}, label="a pair to make"),
+        coordinators_only(data=lambda w: {"mentor": w.other.id, "mentee": w.mentor.id}, label="refused: told why"),
+    ],
+    ("coordinator.end_pair", "GET"): [
+        coordinators_only(params=lambda w: {"mentorship_id": w.pair.id}, label="a pair"),
+        coordinators_only(404, params=lambda w: {"mentorship_id": 999_999}, label="no such pair"),
+    ],
+    ("coordinator.end_pair", "POST"): [
+        coordinators_only(params=lambda w: {"mentorship_id": w.pair.id},
+                          data=lambda w: {"reason": "other", "note": "The program ends this pair."}, label="a pair"),
+        coordinators_only(404, params=lambda w: {"mentorship_id": 999_999},
+                          data=lambda w: {"reason": "other", "note": "The program ends this pair."},
+                          label="no such pair"),
+    ],
+    ("coordinator.exports_page", "GET"): [coordinators_only()],
+    ("coordinator.export", "GET"): [
+        *(coordinators_only(params=lambda w, name=name: {"name": name}, label=name)
+          for name in ("members", "requests", "pairs", "meetings", "feedback")),
+        coordinators_only(404, params=lambda w: {"name": "secrets"}, label="no such export"),
+    ],
+    ("coordinator.audit", "GET"): [coordinators_only()],
     ("coordinator.settings", "GET"): [coordinators_only()],
     ("coordinator.settings", "POST"): [coordinators_only(data=lambda w: {"requests_need_review": "y"})],
     ("coordinator.failed_notifications", "GET"): [coordinators_only()],
@@ -496,10 +559,43 @@ ROUTES = {
         coordinators_only(params=lambda w: {"notification_id": failed_email(w).id}, label="failed"),
         coordinators_only(404, params=lambda w: {"notification_id": 999_999}, label="no such notification"),
     ],
+    ("coordinator.deletions", "GET"): [coordinators_only()],
+    ("coordinator.confirm_deletion", "POST"): [
+        coordinators_only(params=lambda w: {"member_id": pending_deletion(w).id}, label="pending"),
+        coordinators_only(403, params=lambda w: {"member_id": pending_deletion(w, w.coordinator).id},
+                          label="the coordinator's own"),
+        coordinators_only(404, params=lambda w: {"member_id": w.other.id}, label="not pending"),
+        coordinators_only(404, params=lambda w: {"member_id": 999_999}, label="no such member"),
+    ],
     ("coordinator.approve_topic", "POST"): [
         # The member suggested this topic: approving it is still the coordinators' job.
         coordinators_only(params=lambda w: {"topic_id": w.suggestion.id}, label="a member's suggestion"),
         coordinators_only(404, params=lambda w: {"topic_id": 999_999}, label="no such topic"),
+    ],
+    # --- members: bulk invitations, roles, topic vocabulary (issue 7)
+    ("coordinator.import_template", "GET"): [coordinators_only()],
+    ("coordinator.import_members", "GET"): [coordinators_only()],
+    ("coordinator.import_members", "POST"): [coordinators_only(data=lambda w: {"emails": w.fresh_email(),
+                                                                               "role": User.MEMBER})],
+    ("coordinator.confirm_import", "POST"): [coordinators_only(data=import_form)],
+    ("coordinator.set_role", "POST"): [
+        coordinators_only(params=lambda w: {"member_id": w.other.id}, data=lambda w: {"role": User.COORDINATOR},
+                          label="another member"),
+        coordinators_only(404, params=lambda w: {"member_id": 999_999}, data=lambda w: {"role": User.COORDINATOR},
+                          label="no such member"),
+    ],
+    ("coordinator.rename_topic", "POST"): [
+        coordinators_only(params=lambda w: {"topic_id": w.suggestion.id},
+                          data=lambda w: {"new_name": f"Topic {w.fresh_email()}"}, label="a member's suggestion"),
+        coordinators_only(404, params=lambda w: {"topic_id": 999_999}, data=lambda w: {"new_name": "Anything"},
+                          label="no such topic"),
+    ],
+    ("coordinator.merge_topic", "POST"): [
+        # A fresh suggestion per request: each role merges its own into the program's topic.
+        coordinators_only(params=lambda w: {"topic_id": fresh_topic(w).id}, data=lambda w: {"into": str(w.topic.id)},
+                          label="a fresh topic"),
+        coordinators_only(404, params=lambda w: {"topic_id": 999_999}, data=lambda w: {"into": str(w.topic.id)},
+                          label="no such topic"),
     ],
 }
 

@@ -301,11 +301,16 @@ def test_profile_fields_stay_inert_everywhere(app, make_member, mailbox, db):
     for author, both, _, _ in authors[:-1]:
         check(client.get(f"/members/{author.id}/offer"), f"offer form [{author.email}]", [shown(both)])
     check(coord.get("/coordinator/members"), "coordinator members", names)
+    # Each author asks to delete their account: the coordinators' list of pending deletions names them.
+    from portal.members import privacy
+    for author, _, _, _ in authors:
+        privacy.request_deletion(author, PASSWORD)
+    check(coord.get("/coordinator/deletions"), "pending deletions", names)
     check.mails(mailbox, {a.email: shown(both) for a, both, _, _ in authors})
     check.assert_none()
 
 
-def test_coordinator_fields_stay_inert_everywhere(app, make_member, mailbox, db):
+def test_coordinator_fields_stay_inert_everywhere(app, make_member, mailbox, db, embedded):
     check = Checker()
     make_member(name="Cora Coordinator", email="coordinator@example.org", role="coordinator")
     make_member(name="Vic Viewer", email="viewer@example.org", seeks=[])
@@ -333,6 +338,42 @@ def test_coordinator_fields_stay_inert_everywhere(app, make_member, mailbox, db)
     check.assert_none()
 
 
+def test_imported_names_and_renamed_topics_stay_inert(app, make_member, mailbox, db, embedded):
+    """Names of a CSV import: in the preview (before anything is written), on the members page and in the
+    invitation mails; topic names a coordinator renames: on the topics page and the members' forms."""
+    import csv
+    import io
+
+    check = Checker()
+    make_member(name="Cora Coordinator", email="coordinator@example.org", role="coordinator")
+    viewer = make_member(name="Vic Viewer", email="viewer@example.org")
+    coord, member = log_in(app, "coordinator@example.org"), log_in(app, viewer.email)
+    rows = io.StringIO()
+    writer = csv.writer(rows)
+    writer.writerow(["email", "name", "role"])
+    names = {f"imported{n}@example.org": payload for n, payload in enumerate(PAYLOADS)}
+    writer.writerows([email, name, "member"] for email, name in names.items())
+    preview = coord.post("/coordinator/members/import", content_type="multipart/form-data",
+                         data={"file": (io.BytesIO(rows.getvalue().encode()), "people.csv"), "role": "member"})
+    shown_names = {email: shown(name) for email, name in names.items()}
+    check(preview, "import preview", list(shown_names.values()))
+    page = preview.get_data(as_text=True)
+    form = {name: re.search(rf'name="{name}"[^>]*value="([^"]*)"', page).group(1) for name in ("kind", "role",
+                                                                                               "expected")}
+    form["source"] = rows.getvalue()
+    assert coord.post("/coordinator/members/import/confirm", data=form).status_code == 303
+    assert Invitation.select().count() == len(PAYLOADS)
+    check(coord.get("/coordinator/members"), "coordinator members (invitations)")
+    check.mails(mailbox, shown_names)
+    topic = Topic.create(name="Leadership")
+    for number, payload in enumerate(PAYLOADS):
+        name = topic_name(f"r{number} ", payload)
+        assert coord.post(f"/coordinator/topics/{topic.id}/rename", data={"new_name": name}).status_code == 303, name
+        check(coord.get("/coordinator/topics"), f"topics [{number}]", [name])
+        check(member.get("/profile/edit"), f"profile form [{number}]", [name])
+    check.assert_none()
+
+
 def test_registration_name_stays_inert_everywhere(app, make_member, mailbox, db):
     app.config.update(ALLOWED_EMAIL_DOMAINS=frozenset({"example.org"}))
     check = Checker()
@@ -352,7 +393,8 @@ def test_registration_name_stays_inert_everywhere(app, make_member, mailbox, db)
             client.post("/login", data={"email": email, "password": NEW_PASSWORD})
             check(client.get(f"/members/{joiner.id}"), f"own profile [{number}]", [names[email]])
             check(client.get("/profile/wizard/1"), f"wizard [{number}]", [names[email]])
-    check(coord.get("/coordinator/members"), "coordinator members", list(names.values()))
+    for email, name in names.items():  # the list shows 50 a page: each joiner found by their address
+        check(coord.get("/coordinator/members", query_string={"q": email}), f"coordinator members [{email}]", [name])
     check.mails(mailbox, names)
     check.assert_none()
 
@@ -443,3 +485,46 @@ def test_meeting_texts_stay_inert_everywhere(app, make_member, db):
         message = mail.meeting_message(Meeting.select().order_by(Meeting.id.desc()).get(), mentee)
     problems.extend(inspect(message.get_body(preferencelist=("html",)).get_content(), "the invitation email"))
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:40])
+
+
+def test_pairs_pages_and_the_audit_log_stay_inert(app, make_member, mailbox, db):
+    """Members' names on the pairs list, the admin match search and preview and the end page; a coordinator's
+    end note on the partners' page and in their email; the audit log's details and its echoed filters."""
+    from portal.models import Notification
+    from portal.notifications import delivery
+
+    topic = Topic.create(name="Leadership")
+    make_member(name="Cora Coordinator", email="coordinator@example.org", role="coordinator")
+    cora = log_in(app, "coordinator@example.org")
+    check, names = Checker(), {}
+    pairs_made = []
+    for number, (first, second) in pairs():
+        mentor = make_member(name=shown(first) or f"m{number}", email=f"mentor{number}@example.org", offers=[topic])
+        mentee = make_member(name=shown(second) or f"e{number}", email=f"mentee{number}@example.org", seeks=[topic])
+        names[mentor.email], names[mentee.email] = mentor.name, mentee.name
+        both = [mentor.name, mentee.name]
+        check(cora.get("/coordinator/pairs/new", query_string={"mentor_q": first[:50], "mentee_q": second[:50]}),
+              f"match search [{number}]", [shown(first[:50]).strip(), shown(second[:50]).strip()])
+        check(cora.get("/coordinator/pairs/new", query_string={"mentor": mentor.id, "mentee": mentee.id}),
+              f"match preview [{number}]", both)
+        response = cora.post("/coordinator/pairs/new", data={"mentor": mentor.id, "mentee": mentee.id})
+        assert response.status_code == 303, f"no pair for {both!r}"
+        pair = Mentorship.get(Mentorship.mentor == mentor.id)
+        check(cora.get(f"/coordinator/pairs/{pair.id}/end"), f"end page [{number}]", both)
+        note = f"{number} ends {first}"
+        ended = cora.post(f"/coordinator/pairs/{pair.id}/end", data={"reason": "other", "note": note})
+        assert ended.status_code == 303, f"not ended with the note {note!r}"
+        pairs_made.append((pair, mentee, both, note))
+        check(cora.get("/coordinator/audit", query_string={"actor": first[:50], "target": second[:50]}),
+              f"audit filters echoed [{number}]", [shown(first[:50]).strip(), shown(second[:50]).strip()])
+    listed = [name for _, _, both, _ in pairs_made for name in both]
+    check(cora.get("/coordinator/pairs", query_string={"status": "all"}), "the pairs list", listed)
+    check(cora.get("/coordinator/audit", query_string={"action": "mentorship.ended"}), "the audit log",
+          [shown(note) for *_, note in pairs_made])
+    for pair, mentee, both, note in pairs_made[:5]:
+        check(log_in(app, mentee.email).get(f"/mentorships/{pair.id}"), f"the partner's page [{pair.id}]",
+              [shown(note)])
+    for row in Notification.select().where(Notification.kind.in_(["pair_matched", "mentorship_ended"])):
+        delivery.deliver(row.id)
+    check.mails(mailbox, names)
+    check.assert_none()
