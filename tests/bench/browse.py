@@ -7,22 +7,12 @@ and prints JSON: per case the median and p95 in milliseconds of the time spent
 in the app (around the test client call).
 Not a test: pytest collects only ``test_*.py``.
 """
-import argparse
 import json
-import os
-import statistics
-import sys
-import tempfile
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from benchkit import bench_parser, login, measure, seeded
+
 TARGET_P95_MS = 30
-
-
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
+HTMX = {"HX-Request": "true", "HX-Target": "results"}
 
 
 def cases(topic_id):
@@ -45,76 +35,41 @@ def mentee_cases(topic_id):
     ]
 
 
-def measure(client, url, headers, requests, warmup):
-    for _ in range(warmup):
-        assert client.get(url, headers=headers).status_code == 200
-    timings = []
-    for _ in range(requests):
-        start = time.perf_counter()
-        response = client.get(url, headers=headers)
-        timings.append((time.perf_counter() - start) * 1000)
-        assert response.status_code == 200, (url, response.status_code)
-    return {"median_ms": round(statistics.median(timings), 2), "p95_ms": round(percentile(timings, 0.95), 2)}
-
-
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--members", type=int, default=10_000)
-    parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--warmup", type=int, default=5)
-    args = parser.parse_args(argv)
-
-    sys.path.insert(0, str(ROOT))
-    for name in [n for n in os.environ if n.startswith("PORTAL_")]:
-        del os.environ[name]  # always the embedded SQLite, never a configured database
-
-    with tempfile.TemporaryDirectory(prefix="tandem-bench-") as folder:
-        os.environ["PORTAL_INSTANCE_PATH"] = folder
-        from portal import create_app, demo
-        from portal.db import database, migrate
+    args = bench_parser(__doc__, requests=200, warmup=5).parse_args(argv)
+    with seeded(args) as (app, _, info):
+        from portal import demo
+        from portal.db import database
         from portal.models import ProfileTopic, User
 
-        app = create_app({"DATABASE_URL": f"sqlite:///{folder}/bench.sqlite3", "SECRET_KEY": "bench",
-                          "MAIL_DIR": f"{folder}/mail", "WTF_CSRF_ENABLED": False})
-        app.logger.disabled = True
-        with app.app_context():
-            migrate()
-            started = time.perf_counter()
-            demo.seed(members=args.members, echo=lambda *_: None)
-            seed_seconds = time.perf_counter() - started
-            with database.connection_context():  # no ANALYZE: plans as on a database nobody tuned
-                logins = dict(demo.logins())
-                scenarios = []
-                for who, kind, scenario in (("member who seeks a mentor", ProfileTopic.SEEKS, cases),
-                                            ("member who mentors", ProfileTopic.OFFERS, mentee_cases)):
-                    member = User.get(User.email == logins[who])
-                    topic = ProfileTopic.get((ProfileTopic.profile == member.id) & (ProfileTopic.kind == kind))
-                    scenarios.append((member.email, scenario(topic.topic_id)))
+        with app.app_context(), database.connection_context():  # no ANALYZE: plans as on a database nobody tuned
+            logins = dict(demo.logins())
+            scenarios = []
+            for who, kind, scenario in (("member who seeks a mentor", ProfileTopic.SEEKS, cases),
+                                        ("member who mentors", ProfileTopic.OFFERS, mentee_cases)):
+                member = User.get(User.email == logins[who])
+                topic = ProfileTopic.get((ProfileTopic.profile == member.id) & (ProfileTopic.kind == kind))
+                scenarios.append((member.email, scenario(topic.topic_id)))
 
         results = {}
         for email, urls in scenarios:
-            client = app.test_client()
-            response = client.post("/login", data={"email": email, "password": demo.DEMO_PASSWORD})
-            assert response.status_code == 302, f"could not log in as the demo member {email}"
+            client = login(app, email)
             for label, url in urls:
-                results[label] = {
-                    "url": url,
-                    "page": measure(client, url, {}, args.requests, args.warmup),
-                    "htmx partial": measure(client, url, {"HX-Request": "true", "HX-Target": "results"},
-                                            args.requests, args.warmup),
-                }
+                results[label] = {"url": url}
+                for kind, headers in (("page", None), ("htmx partial", HTMX)):
+                    results[label][kind] = measure(client, url, args.requests, args.warmup, headers,
+                                                   digits=2, queries=False)
         worst = max(case[kind]["p95_ms"] for case in results.values() for kind in ("page", "htmx partial"))
         print(json.dumps({
             "database": "sqlite",
             "members": args.members,
-            "seed_seconds": round(seed_seconds, 1),
+            "seed_seconds": round(info["seed_seconds"], 1),
             "requests_per_case": args.requests,
             "cases": results,
             "worst_p95_ms": worst,
             "target_p95_ms": TARGET_P95_MS,
             "meets_target": worst < TARGET_P95_MS,
         }, indent=2))
-        database.close()
 
 
 if __name__ == "__main__":

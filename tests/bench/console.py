@@ -7,16 +7,15 @@ and its number of SQL statements; for each export the time to stream it whole, i
 
 Not a test: pytest collects only ``test_*.py``.
 """
-import argparse
 import json
-import os
 import random
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from benchkit import bench_parser, login, measure, seeded
+
+PAGES = ["/coordinator/pairs", "/coordinator/pairs?status=all&page=20", "/coordinator/pairs?status=all&q=an",
+         "/coordinator/pairs?flagged=1", "/coordinator/pairs/new?mentor_q=an&mentee_q=el",
+         "/coordinator/audit", "/coordinator/audit?page=10&target=mentorship"]
 
 
 def add_audit_events(count, AuditEvent, User):
@@ -35,49 +34,19 @@ def add_audit_events(count, AuditEvent, User):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--members", type=int, default=10_000)
-    parser.add_argument("--pairs", type=int, default=2_000)
-    parser.add_argument("--meetings", type=int, default=20_000)
-    parser.add_argument("--requests", type=int, default=1_000, help="open requests in the program")
+    parser = bench_parser(__doc__, program=True, renders=20, warmup=2)
     parser.add_argument("--audit", type=int, default=50_000, help="audit events added to the log")
-    parser.add_argument("--renders", type=int, default=20, help="renders of each page measured")
-    parser.add_argument("--warmup", type=int, default=2)
     args = parser.parse_args(argv)
-
-    sys.path.insert(0, str(ROOT))
-    sys.path.insert(0, str(Path(__file__).parent))
-    for name in [n for n in os.environ if n.startswith("PORTAL_")]:
-        del os.environ[name]  # always the embedded SQLite, never a configured database
-
-    with tempfile.TemporaryDirectory(prefix="tandem-bench-") as folder:
-        os.environ["PORTAL_INSTANCE_PATH"] = folder
-        from dashboard import measure
-        from reminders import build_program
-
-        from portal import create_app, demo
+    with seeded(args) as (app, _, _):
         from portal.coordinator import exports
-        from portal.db import database, migrate
+        from portal.db import database
         from portal.models import AuditEvent, Mentorship, User
 
-        app = create_app({"DATABASE_URL": f"sqlite:///{folder}/bench.sqlite3", "SECRET_KEY": "bench",
-                          "MAIL_DIR": f"{folder}/mail", "WTF_CSRF_ENABLED": False, "SWEEP_EVERY": 0})
-        app.logger.disabled = True
-        with app.app_context():
-            migrate()
-            demo.seed(members=args.members, echo=lambda *_: None)
-            with database.connection_context():
-                build_program(random.Random(2026), args.pairs, args.meetings // args.pairs, args.requests)
-                add_audit_events(args.audit, AuditEvent, User)
-                rows = {"pairs": Mentorship.select().count(), "audit_events": AuditEvent.select().count()}
-
-        client = app.test_client()
-        response = client.post("/login", data={"email": demo.COORDINATOR_EMAIL, "password": demo.DEMO_PASSWORD})
-        assert response.status_code == 302, "could not log in as the demo coordinator"
-        pages = {url: measure(client, url, args.renders, args.warmup) for url in (
-            "/coordinator/pairs", "/coordinator/pairs?status=all&page=20", "/coordinator/pairs?status=all&q=an",
-            "/coordinator/pairs?flagged=1", "/coordinator/pairs/new?mentor_q=an&mentee_q=el",
-            "/coordinator/audit", "/coordinator/audit?page=10&target=mentorship")}
+        with app.app_context(), database.connection_context():
+            add_audit_events(args.audit, AuditEvent, User)
+            rows = {"pairs": Mentorship.select().count(), "audit_events": AuditEvent.select().count()}
+        client = login(app)
+        pages = {url: measure(client, url, args.renders, args.warmup) for url in PAGES}
         streamed = {}
         for name in exports.EXPORTS:
             start = time.perf_counter()
@@ -89,7 +58,6 @@ def main(argv=None):
             "members": args.members, "pairs": args.pairs, "meetings": args.meetings, "open_requests": args.requests,
             "rows": rows, "renders_per_page": args.renders, "pages": pages, "exports": streamed,
         }, indent=2))
-        database.close()
 
 
 if __name__ == "__main__":

@@ -16,13 +16,11 @@ from locust import HttpUser, between, task  # noqa: I001
 from locust.env import Environment
 from locust.exception import StopUser
 
-import argparse
 import itertools
 import json
 import os
 import random
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,7 +33,8 @@ from pathlib import Path
 
 import gevent
 
-ROOT = Path(__file__).resolve().parents[2]
+from benchkit import ROOT, bench_parser, free_port, percentile
+
 HOST = "127.0.0.1"
 DEMO_DOMAIN = "demo.tandem.example"      # as portal/demo.py: the Flask app stays out of this process
 DEMO_PASSWORD = "mentoring-demo-2026"
@@ -44,11 +43,6 @@ WORDS = ["lead", "data", "python", "research", "manager", "career", "engineer", 
          "Schmidt", "Initech", "public speaking", "zzz"]
 SORTS = ["match", "name", "recent"]
 HTMX = {"HX-Request": "true", "HX-Target": "results", "HX-Current-URL": "/mentors"}
-
-
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
 
 
 class FormReader(HTMLParser):
@@ -202,12 +196,6 @@ class Member(HttpUser):
                 r.failure(f"save: {r.status_code} {r.headers.get('Location', '')} {errors[:3]}")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
 def run_checked(command, env, timeout):
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     if done.returncode:
@@ -287,9 +275,7 @@ def report(env, timings, wall_seconds, args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--members", type=int, default=10_000)
-    parser.add_argument("--users", type=int, default=50)
+    parser = bench_parser(__doc__, users=50)
     parser.add_argument("--spawn-rate", type=float, default=10)
     parser.add_argument("--seconds", type=float, default=60)
     args = parser.parse_args(argv)
@@ -306,7 +292,7 @@ def main(argv=None):
         run_checked(flask + ["seed-demo", "--members", str(args.members)], env, timeout=600)
         seed_seconds = time.monotonic() - started
 
-        port = free_port()
+        port = free_port(HOST)
         base_url = f"http://{HOST}:{port}"
         with open(Path(folder) / "gunicorn.log", "w+") as log:
             server = subprocess.Popen(

@@ -6,19 +6,11 @@ the median and p95 in milliseconds of the time spent in the app, and for a paste
 addresses (a quarter of them already members) the time of the preview and of the import (one transaction;
 the emails are only enqueued). Not a test: pytest collects only ``test_*.py``.
 """
-import argparse
 import json
-import os
 import re
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from browse import measure  # noqa: E402
+from benchkit import bench_parser, login, measure, seeded
 
 CASES = [
     ("first page", "/coordinator/members"),
@@ -30,38 +22,17 @@ CASES = [
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--members", type=int, default=10_000)
-    parser.add_argument("--requests", type=int, default=100)
-    parser.add_argument("--warmup", type=int, default=3)
-    args = parser.parse_args(argv)
-
-    sys.path.insert(0, str(ROOT))
-    for name in [n for n in os.environ if n.startswith("PORTAL_")]:
-        del os.environ[name]  # always the embedded SQLite, never a configured database
-
-    with tempfile.TemporaryDirectory(prefix="tandem-bench-") as folder:
-        os.environ["PORTAL_INSTANCE_PATH"] = folder
+    args = bench_parser(__doc__, requests=100, warmup=3).parse_args(argv)
+    with seeded(args) as (app, _, info):
         import jobs
-        from portal import create_app, demo
-        from portal.db import database, migrate
+        from portal.db import database
         from portal.models import Invitation, User
 
-        app = create_app({"DATABASE_URL": f"sqlite:///{folder}/bench.sqlite3", "SECRET_KEY": "bench",
-                          "MAIL_DIR": f"{folder}/mail", "WTF_CSRF_ENABLED": False})
-        app.logger.disabled = True
-        with app.app_context():
-            migrate()
-            started = time.perf_counter()
-            demo.seed(members=args.members, echo=lambda *_: None)
-            seed_seconds = time.perf_counter() - started
-            with database.connection_context():
-                coordinator = dict(demo.logins())["coordinator"]
-                known = [email for (email,) in User.select(User.email).limit(500).tuples()]
-
-        client = app.test_client()
-        assert client.post("/login", data={"email": coordinator, "password": demo.DEMO_PASSWORD}).status_code == 302
-        results = {label: dict(url=url, **measure(client, url, {}, args.requests, args.warmup)) for label, url in CASES}
+        with app.app_context(), database.connection_context():
+            known = [email for (email,) in User.select(User.email).limit(500).tuples()]
+        client = login(app)
+        results = {label: dict(url=url, **measure(client, url, args.requests, args.warmup, digits=2, queries=False))
+                   for label, url in CASES}
 
         pasted = "\n".join(known + [f"new{n}@example.org" for n in range(2000 - len(known))])
         started = time.perf_counter()
@@ -80,13 +51,12 @@ def main(argv=None):
         print(json.dumps({
             "database": "sqlite",
             "members": args.members,
-            "seed_seconds": round(seed_seconds, 1),
+            "seed_seconds": round(info["seed_seconds"], 1),
             "requests_per_case": args.requests,
             "members_page": results,
             "import_2000_rows": {"duplicates": len(known), "invited": invited,
                                  "preview_ms": round(preview_ms, 1), "import_ms": round(import_ms, 1)},
         }, indent=2))
-        database.close()
 
 
 if __name__ == "__main__":

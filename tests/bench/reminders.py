@@ -14,25 +14,15 @@ requests of every age, then prints JSON:
 
 Not a test: pytest collects only ``test_*.py``.
 """
-import argparse
 import datetime as dt
 import json
 import os
-import random
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from benchkit import ROOT, bench_parser, free_port, seeded
 
 
 class Sink:
@@ -42,57 +32,6 @@ class Sink:
     async def handle_DATA(self, server, session, envelope):
         self.count += 1
         return "250 OK"
-
-
-def build_program(rng, pairs, meetings_per_pair, requests):
-    """Pairs, meetings and requests, written in bulk beside the demo program."""
-    from portal.models import ConnectionRequest, Feedback, Meeting, Mentorship, Profile, User, utcnow, new_ics_uid
-
-    now = utcnow().replace(second=0, microsecond=0)
-    offering = Profile.offers_mentoring == True  # noqa: E712
-    mentors = [uid for (uid,) in Profile.select(Profile.user).where(offering).tuples()]
-    members = [uid for (uid,) in User.select(User.id).where(User.role == User.MEMBER).tuples()]
-    mentees = [uid for uid in members if uid not in set(mentors)] or members
-    pair_rows = []
-    for i in range(pairs):
-        mentor, mentee = mentors[i % len(mentors)], mentees[(i * 7) % len(mentees)]
-        pair_rows.append(dict(mentor=mentor, mentee=mentee, started_at=now - dt.timedelta(days=rng.randint(20, 400))))
-    Mentorship.insert_many(pair_rows).execute()
-    pair_ids = [pid for (pid,) in Mentorship.select(Mentorship.id).order_by(Mentorship.id.desc()).limit(pairs).tuples()]
-    meeting_rows = []
-    for pid in pair_ids:
-        for _ in range(meetings_per_pair):
-            kind = rng.random()
-            arranged = now - dt.timedelta(days=30)
-            row = dict(mentorship=pid, duration_minutes=rng.choice([30, 45, 60, 90]), format="video",
-                       ics_uid=new_ics_uid(), created_at=arranged, updated_at=arranged)
-            if kind < 0.80:  # held, logged on the day
-                day = (now - dt.timedelta(days=rng.randint(1, 90))).date()
-                row.update(status=Meeting.HELD, held_on=day, logged_at=dt.datetime.combine(day, dt.time(18)))
-            elif kind < 0.85:  # held and ended a few hours ago, nobody logged it
-                row.update(status=Meeting.SCHEDULED, starts_at=now - dt.timedelta(hours=rng.randint(3, 100)))
-            elif kind < 0.90:  # tomorrow
-                row.update(status=Meeting.SCHEDULED, starts_at=now + dt.timedelta(hours=rng.randint(1, 23)))
-            else:  # planned later
-                row.update(status=Meeting.SCHEDULED, starts_at=now + dt.timedelta(days=rng.randint(2, 60)))
-            meeting_rows.append(row)
-    for start in range(0, len(meeting_rows), 500):
-        Meeting.insert_many(meeting_rows[start:start + 500]).execute()
-    held = Meeting.select(Meeting.id, Mentorship.mentor, Mentorship.mentee).join(Mentorship).where(
-        (Meeting.status == Meeting.HELD) & Meeting.mentorship.in_(pair_ids))
-    feedback = [dict(meeting=m.id, author=author, rating=4, created_at=now, updated_at=now)
-                for m in held for author in (m.mentorship.mentor_id, m.mentorship.mentee_id) if rng.random() < 0.7]
-    for start in range(0, len(feedback), 500):
-        Feedback.insert_many(feedback[start:start + 500]).execute()
-    request_rows = []
-    for i in range(requests):
-        created = now - dt.timedelta(hours=rng.randint(1, 20 * 24))
-        mentee, mentor = mentees[(i * 13) % len(mentees)], mentors[(i * 11) % len(mentors)]
-        request_rows.append(dict(requester=mentee, mentor=mentor, mentee=mentee, help_wanted="Help me lead a team.",
-                                 success_looks_like="A team that runs itself.", status=ConnectionRequest.PENDING_MENTOR,
-                                 created_at=created, expires_at=created + dt.timedelta(days=14)))
-    ConnectionRequest.insert_many(request_rows).execute()
-    return now
 
 
 def timed(fn):
@@ -119,60 +58,42 @@ def deliveries(app, ids, run):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--members", type=int, default=10_000)
-    parser.add_argument("--pairs", type=int, default=2_000)
-    parser.add_argument("--meetings", type=int, default=20_000)
-    parser.add_argument("--requests", type=int, default=1_000)
-    parser.add_argument("--emails", type=int, default=500, help="emails sent in each throughput run")
+    parser = bench_parser(__doc__, program=True, emails=500)
     parser.add_argument("--redis", default=os.environ.get("PORTAL_TEST_REDIS_URL"))
     args = parser.parse_args(argv)
-
-    sys.path.insert(0, str(ROOT))
-    for name in [n for n in os.environ if n.startswith("PORTAL_")]:
-        del os.environ[name]  # always the embedded SQLite, never a configured database
 
     from aiosmtpd.controller import Controller
 
     sink = Sink()
     smtp = Controller(sink, hostname="127.0.0.1", port=free_port())
     smtp.start()
-    with tempfile.TemporaryDirectory(prefix="tandem-bench-") as folder:
-        os.environ["PORTAL_INSTANCE_PATH"] = folder
+    with seeded(args, SMTP_URL=f"smtp://127.0.0.1:{smtp.port}", BASE_URL="http://portal.test",
+                REDIS_URL=None) as (app, folder, info):
         import jobs
-        from portal import create_app, demo
-        from portal.db import database, migrate
-        from portal.models import Notification as N
         from peewee import fn
 
+        from portal.db import database
+        from portal.models import Notification as N
         from portal.notifications.sweep import REQUEUE_AFTER, sweep
 
-        settings = {"DATABASE_URL": f"sqlite:///{folder}/bench.sqlite3", "SECRET_KEY": "bench",
-                    "SMTP_URL": f"smtp://127.0.0.1:{smtp.port}", "BASE_URL": "http://portal.test",
-                    "REDIS_URL": None}
-        app = create_app(settings)
-        app.logger.disabled = True
-        with app.app_context():
-            migrate()
-            demo.seed(members=args.members, echo=lambda *_: None)
-            with database.connection_context():
-                now = build_program(random.Random(2026), args.pairs, args.meetings // args.pairs, args.requests)
-                taken = []
-                first, first_ms = timed(lambda: sweep(now, enqueue=taken.append))
-                while sweep(now, enqueue=taken.append).enqueued:  # the batches after the first
-                    pass
-                idle, idle_ms = timed(lambda: sweep(now + dt.timedelta(minutes=1), enqueue=taken.append))
-                assert not idle.enqueued and not idle.reminded
-                again, requeue_ms = timed(lambda: sweep(now + REQUEUE_AFTER + dt.timedelta(minutes=1),
-                                                        enqueue=lambda _: None))
-                by_kind = dict(N.select(N.kind, fn.COUNT(N.id)).group_by(N.kind).order_by(N.kind).tuples())
+        now = info["now"]
+        with app.app_context(), database.connection_context():
+            taken = []
+            first, first_ms = timed(lambda: sweep(now, enqueue=taken.append))
+            while sweep(now, enqueue=taken.append).enqueued:  # the batches after the first
+                pass
+            idle, idle_ms = timed(lambda: sweep(now + dt.timedelta(minutes=1), enqueue=taken.append))
+            assert not idle.enqueued and not idle.reminded
+            again, requeue_ms = timed(lambda: sweep(now + REQUEUE_AFTER + dt.timedelta(minutes=1),
+                                                    enqueue=lambda _: None))
+            by_kind = dict(N.select(N.kind, fn.COUNT(N.id)).group_by(N.kind).order_by(N.kind).tuples())
         ids = taken[:args.emails]
 
         throughput = {}
         if args.redis:
             (Path(folder) / "config.py").write_text(
-                f"DATABASE_URL = {settings['DATABASE_URL']!r}\nSECRET_KEY = 'bench'\n"
-                f"SMTP_URL = {settings['SMTP_URL']!r}\nBASE_URL = 'http://portal.test'\n")
+                f"DATABASE_URL = {app.config['DATABASE_URL']!r}\nSECRET_KEY = 'bench'\n"
+                f"SMTP_URL = {app.config['SMTP_URL']!r}\nBASE_URL = 'http://portal.test'\n")
             app.config["REDIS_URL"] = args.redis
             jobs.init_app(app)
             jobs.broker.current().flush_all()
@@ -208,7 +129,6 @@ def main(argv=None):
             "delivery_throughput": throughput,
             "smtp_sink_received": sink.count,
         }, indent=2))
-        database.close()
     smtp.stop()
 
 
