@@ -11,6 +11,8 @@ try:
 except ImportError:  # the site fixture skips (or fails under CI) with the reason
     expect = None
 
+from test_e2e_journeys import submit
+
 pytestmark = pytest.mark.csrf
 
 PASSWORD = "correct horse battery"  # make_member's default
@@ -19,12 +21,6 @@ CSV = ("email,name,role\n"
        "ada@example.org,Ada Lovelace,member\n"
        "mia@example.org,Mia Again,member\n"
        "not-an-email,Nobody,member\n").encode("utf-8")
-
-
-def submit(site, name):
-    with site.page.expect_navigation():
-        site.page.get_by_role("button", name=name).click()
-    site.check()
 
 
 def test_csv_import_with_preview_then_confirm(site, make_member, mailbox, embedded):

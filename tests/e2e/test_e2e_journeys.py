@@ -36,8 +36,13 @@ def log_out(site):
 
 def submit(site, name):
     """Click a submit button, wait for the page it leads to, check it."""
+    follow(site, name, role="button")
+
+
+def follow(site, name, role="link"):
+    """Click a link (or a button, with ``role``) by its name, wait for the page it leads to, check it."""
     with site.page.expect_navigation():
-        site.page.get_by_role("button", name=name).click()
+        site.page.get_by_role(role, name=name).click()
     site.check()
 
 

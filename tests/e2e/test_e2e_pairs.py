@@ -12,15 +12,9 @@ try:
 except ImportError:  # the site fixture skips (or fails under CI) with the reason
     expect = None
 
-from test_e2e_journeys import log_in, submit
+from test_e2e_journeys import follow, log_in, submit
 
 pytestmark = pytest.mark.csrf
-
-
-def follow(site, name, role="link"):
-    with site.page.expect_navigation():
-        site.page.get_by_role(role, name=name).click()
-    site.check()
 
 
 def test_a_coordinator_matches_ends_and_reads_the_log(site, make_member, topics, js):
