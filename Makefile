@@ -60,6 +60,8 @@ bench: install
 	$(BIN)/python tests/bench/dashboard.py
 	$(BIN)/python tests/bench/members.py
 	$(BIN)/python tests/bench/console.py
+	$(BIN)/python tests/bench/matching.py
+	$(BIN)/python tests/bench/rounds.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -28,6 +28,7 @@ def create_app(test_config=None):
     from .mentorships import views as mentorships_views
     from .notifications import views as notifications_views
     from .requests import views as requests_views
+    from .rounds import views as rounds_views
 
     login_manager.init_app(app)
     auth_views.init_login(login_manager)
@@ -38,6 +39,7 @@ def create_app(test_config=None):
     app.register_blueprint(mentorships_views.bp)
     app.register_blueprint(notifications_views.bp)
     app.register_blueprint(links_views.bp)
+    app.register_blueprint(rounds_views.bp)
     requests_views.init_app(app)
     site.register_error_handlers(app)
 

@@ -9,6 +9,7 @@ from peewee import (
     CharField,
     DateField,
     DateTimeField,
+    FloatField,
     ForeignKeyField,
     IntegerField,
     Model,
@@ -171,6 +172,23 @@ class Invitation(BaseModel):
         indexes = ((("send_status", "send_due_at"), False),)
 
 
+class Round(BaseModel):
+    """A pairing round (DESIGN journey 6): draft → open (members opt in) → matching → published → closed."""
+    DRAFT, OPEN, MATCHING, PUBLISHED, CLOSED = "draft", "open", "matching", "published", "closed"
+    STATUSES = (DRAFT, OPEN, MATCHING, PUBLISHED, CLOSED)
+
+    name = CharField(unique=True)
+    opens_on = DateField()
+    closes_on = DateField()
+    starts_on = DateField()  # when the round's mentorships start
+    length_weeks = IntegerField()  # the planned length of those mentorships
+    status = CharField(default=DRAFT, index=True)
+    weights = TextField(default="{}")  # JSON: the matcher's weights for this round
+    created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+    published_at = DateTimeField(null=True)
+
+
 class Mentorship(BaseModel):
     ACTIVE = "active"
     ENDED = "ended"
@@ -198,6 +216,8 @@ class Mentorship(BaseModel):
     created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
     # A coordinator's note when they end the pair (told to both partners); partners write reflections.
     end_note = TextField(default="")
+    # The pairing round that made the pair (empty for a request or an admin match).
+    round = ForeignKeyField(Round, null=True, backref="mentorships", on_delete="SET NULL")
 
     class Meta:
         indexes = ((("mentor", "status"), False), (("mentee", "status"), False))
@@ -487,7 +507,79 @@ class CheckIn(BaseModel):
         indexes = ((("mentorship", "author", "round"), True),)
 
 
+class RoundEntry(BaseModel):
+    """A member's opt-in to a round, as mentor (with a capacity), as mentee, or both (on different topics)."""
+    round = ForeignKeyField(Round, backref="entries", on_delete="CASCADE")
+    user = ForeignKeyField(User, backref="round_entries", on_delete="CASCADE")
+    as_mentor = BooleanField(default=False)
+    capacity = IntegerField(default=0)
+    as_mentee = BooleanField(default=False)
+    confirmed_at = DateTimeField(null=True)  # when the member confirmed their profile is up to date
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("round", "user"), True),)
+
+
+class RoundEntryTopic(BaseModel):
+    """A topic an entry offers (as mentor) or seeks (as mentee) in this round: kinds of ProfileTopic."""
+    entry = ForeignKeyField(RoundEntry, backref="topic_links", on_delete="CASCADE")
+    topic = ForeignKeyField(Topic, backref="+", on_delete="CASCADE")
+    kind = CharField()
+
+    class Meta:
+        indexes = ((("entry", "topic", "kind"), True),)
+
+
+class RoundPreference(BaseModel):
+    """A mentee's preferred mentor in a round, rank 1 to 3."""
+    entry = ForeignKeyField(RoundEntry, backref="preferences", on_delete="CASCADE")
+    mentor = ForeignKeyField(User, backref="+", on_delete="CASCADE")
+    rank = IntegerField()
+
+    class Meta:
+        indexes = ((("entry", "rank"), True), (("entry", "mentor"), True))
+
+
+class RoundExclusion(BaseModel):
+    """"Never pair me with": someone the entry's member must not be paired with in the round."""
+    entry = ForeignKeyField(RoundEntry, backref="exclusions", on_delete="CASCADE")
+    other = ForeignKeyField(User, backref="+", on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("entry", "other"), True),)
+
+
+class RoundProposal(BaseModel):
+    """The matcher's proposed mentor for one mentee of a round, reviewed by coordinators before publishing."""
+    round = ForeignKeyField(Round, backref="proposals", on_delete="CASCADE")
+    mentee = ForeignKeyField(User, backref="+", on_delete="CASCADE")
+    mentor = ForeignKeyField(User, backref="+", on_delete="CASCADE")
+    score = FloatField(default=0)
+    reasons = TextField(default="[]")  # JSON list of the reasons shown to coordinators
+    preferred_rank = IntegerField(null=True)  # the mentee's rank for this mentor, when they named them
+    locked = BooleanField(default=False)  # kept as is when the matcher runs again
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("round", "mentee"), True),)
+
+
+class RoundForbidden(BaseModel):
+    """A pair a coordinator ruled out for a round: the matcher never proposes it."""
+    round = ForeignKeyField(Round, backref="forbidden", on_delete="CASCADE")
+    mentee = ForeignKeyField(User, backref="+", on_delete="CASCADE")
+    mentor = ForeignKeyField(User, backref="+", on_delete="CASCADE")
+    created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("round", "mentee", "mentor"), True),)
+
+
 ALL_MODELS = [User, Profile, Topic, ProfileTopic, ProfileLanguage, Invitation, Mentorship, AuditEvent,
               ConnectionRequest, RequestTopic, Notification, ProgramSetting,
               Milestone, Meeting, MeetingTopic, PrivateNote, Feedback, UsedLink, NotificationPreference,
-              CheckIn]
+              CheckIn, Round, RoundEntry, RoundEntryTopic, RoundPreference, RoundExclusion, RoundProposal,
+              RoundForbidden]

@@ -16,6 +16,7 @@ from portal.models import (
     Meeting,
     Mentorship,
     Notification,
+    Round,
     User,
 )
 from portal.notifications import delivery
@@ -175,7 +176,8 @@ def test_an_empty_program_shows_no_averages(db):
     assert f.funnel == [(label, 0) for label in dashboard.FUNNEL]
 
 
-@pytest.mark.parametrize("value, period", [("30", 30), ("365", 365), ("90", 90), ("7", 90), ("x", 90), (None, 90)])
+@pytest.mark.parametrize("value, period", [("30", 30), ("365", 365), ("90", 90), ("7", 90), ("x", 90), (None, 90),
+                                           ("round", "round"), ("Round", 90)])
 def test_the_period_is_one_of_three(value, period):
     assert dashboard.period_of(value) == period
 
@@ -425,3 +427,111 @@ def test_the_dashboard_runs_a_constant_number_of_queries(client, auth, program, 
     with count_queries() as everything:
         client.get("/coordinator/at-risk")
     assert len(everything) <= len(small)
+
+
+# --- the period "this round" ---------------------------------------------------------------------------
+
+def a_round(name="Spring 2026", starts_on=dt.date(2026, 4, 1), length_weeks=8, status=Round.PUBLISHED,
+            published_at=dt.datetime(2026, 3, 20, 9, 0)):
+    return Round.create(name=name, opens_on=starts_on - 31 * DAY, closes_on=starts_on - 17 * DAY,
+                        starts_on=starts_on, length_weeks=length_weeks, status=status, published_at=published_at)
+
+
+@pytest.fixture
+def spring(program, make_member):
+    """A round whose 8 weeks ran from 1 Apr to 26 May 2026 (ended before NOW), with two pairs: one still active
+    with a meeting inside the window and one after it, and one ended."""
+    r = a_round()
+    rita = make_member(name="Rita Round", email="rita@example.org", capacity=2)
+    start = dt.datetime(2026, 4, 1)
+    r.active_pair = Mentorship.create(mentor=rita, mentee=make_member(name="Rob Round"), started_at=start, round=r)
+    Mentorship.create(mentor=rita, mentee=make_member(name="Ruth Round"), started_at=start, round=r,
+                      status=Mentorship.ENDED, ended_at=NOW - 60 * DAY)
+    held(r.active_pair, 47, 30)  # 1 May: inside
+    held(r.active_pair, 7, 60)  # 10 Jun: after the round's planned end
+    return r
+
+
+def test_this_round_counts_from_its_start_to_its_planned_end(spring):
+    f = dashboard.figures(dashboard.ROUND, now=NOW)
+    w = f.window
+    assert (f.period, w.label, w.during) == ("round", "Spring 2026 round", "during the Spring 2026 round")
+    assert (w.since, w.until, w.first_day, w.last_day, w.days, w.ended) == (
+        dt.datetime(2026, 4, 1), dt.datetime(2026, 5, 27), dt.date(2026, 4, 1), dt.date(2026, 5, 26), 56, True)
+    # Held 1 Apr to 26 May: 8 Apr (P5, 60), 1 May (the round's, 30), 18 May (P4, 45), 19 May (P3, 60).
+    assert (f.meetings, f.minutes, f.meetings_per_week, f.hours_per_week) == (4, 195, 0.5, 0.4)
+    assert f.ratings == {1: 0, 2: 1, 3: 1, 4: 0, 5: 0} and f.average_rating == 2.5  # 9 Apr and 20 May
+    assert (f.average_check_in, f.check_ins) == (None, 0)
+    assert (f.median_answer, f.answered) == (4 * DAY, 1)  # Max's answer of 22 May
+    assert f.funnel == [("Sent", 1), ("Reviewed, or needed no review", 1), ("Reached the person asked", 1),
+                        ("Accepted", 1)]
+    assert f.not_good_fit == 1  # P5's feedback of 9 Apr; P2's flag (28 May) and P5's end (12 Jun) came later
+    assert (f.round_pairs, f.round_active) == (2, 1)
+    assert (f.active_pairs, f.members_active) == (5, 11)  # states, whatever the period
+    assert dashboard.at_risk(dashboard.ROUND, now=NOW).low_rated == []  # P1's 2 of 8 Jun is after the round
+
+
+def test_a_round_under_way_runs_to_now_and_starts_when_published_if_later(program):
+    r = a_round(starts_on=dt.date(2026, 6, 1), length_weeks=12, published_at=dt.datetime(2026, 6, 3, 10, 0))
+    w = dashboard.window(dashboard.ROUND, NOW, r)
+    assert (w.since, w.until, w.first_day, w.last_day, w.days, w.ended) == (
+        dt.datetime(2026, 6, 3, 10, 0), NOW, dt.date(2026, 6, 3), dt.date(2026, 6, 17), 15, False)
+    f = dashboard.figures(dashboard.ROUND, now=NOW)
+    assert (f.meetings, f.minutes) == (2, 150)  # 7 and 14 Jun
+    assert (f.round_pairs, f.round_active) == (0, 0)
+
+
+def test_the_latest_published_or_closed_round_is_this_round(program):
+    assert dashboard.latest_round() is None
+    a_round(name="Draft", starts_on=dt.date(2026, 9, 1), status=Round.DRAFT, published_at=None)
+    a_round(name="Matching", starts_on=dt.date(2026, 8, 1), status=Round.MATCHING, published_at=None)
+    assert dashboard.latest_round() is None
+    a_round(name="Winter 2026 round", starts_on=dt.date(2026, 1, 5), status=Round.CLOSED)
+    spring = a_round()
+    assert dashboard.latest_round().id == spring.id
+    f = dashboard.figures(dashboard.ROUND, now=NOW)
+    assert (f.round.name, f.round_label) == ("Spring 2026", "Spring 2026 round")
+    assert dashboard.round_label(Round.get(Round.name == "Winter 2026 round")) == "Winter 2026 round"
+
+
+def test_without_a_published_round_this_round_falls_back_to_90_days(program):
+    a_round(status=Round.MATCHING, published_at=None)
+    f = dashboard.figures(dashboard.ROUND, now=NOW)
+    assert (f.period, f.window.label, f.round, f.meetings) == (90, "The last 90 days", None, 6)
+    assert [r.pair.id for r in dashboard.at_risk(dashboard.ROUND, now=NOW).low_rated] == [program.p1.id]
+
+
+def test_the_select_offers_this_round_once_one_is_published(client, auth, program, fixed_now):
+    auth.login("cora@example.org")
+    html = client.get("/coordinator").get_data(as_text=True)
+    assert 'value="round"' not in html and 'id="figure-round-pairs"' not in html
+    odd = client.get("/coordinator?period=round").get_data(as_text=True)
+    assert '<option value="90" selected>' in odd and '<h2 id="figures-title">The last 90 days</h2>' in odd
+    a_round(status=Round.OPEN, published_at=None)
+    assert 'value="round"' not in client.get("/coordinator").get_data(as_text=True)
+
+
+def test_the_round_period_on_the_page(client, auth, spring, fixed_now):
+    auth.login("cora@example.org")
+    html = client.get("/coordinator").get_data(as_text=True)
+    assert '<option value="round">Spring 2026 round</option>' in html and 'id="figure-round-pairs"' not in html
+    html = client.get("/coordinator?period=round").get_data(as_text=True)
+    assert '<option value="round" selected>Spring 2026 round</option>' in html
+    assert '<option value="90" selected>' not in html
+    assert '<h2 id="figures-title">Spring 2026 round</h2>' in html
+    assert "From 01 Apr 2026 to 26 May 2026, the end of its planned 8 weeks." in html
+    assert text_of(html, "figure-round-pairs") == "2" and "1 still active" in html
+    assert text_of(html, "figure-meetings-week") == "0.5" and "4 meetings held · 0.4 hours per week" in html
+    assert "Requests sent during the Spring 2026 round, from sent to accepted: Sent 1," in html
+    partial = client.get("/coordinator?period=round", headers={"HX-Request": "true", "HX-Target": "figures"})
+    assert "Showing the Spring 2026 round." in partial.get_data(as_text=True)
+
+
+def test_the_round_period_costs_the_same_queries(client, auth, spring, count_queries, fixed_now):
+    auth.login("cora@example.org")
+    client.get("/coordinator")
+    with count_queries() as days:
+        assert client.get("/coordinator").status_code == 200
+    with count_queries() as this_round:
+        assert "figure-round-pairs" in client.get("/coordinator?period=round").get_data(as_text=True)
+    assert len(this_round) == len(days), "\n".join(this_round)

@@ -276,7 +276,7 @@ def test_the_settings_name_each_kind_in_words_grouped_and_coordinators_see_their
     auth.login("mel@example.org")
     html = page(client.get("/notifications/preferences"))
     headings = re.findall(r"<h2[^>]*>([^<]+)</h2>", html)
-    assert headings == ["Requests", "Meetings", "Your mentorships", "Quiet hours", "Daily digest"]
+    assert headings == ["Requests", "Meetings", "Your mentorships", "Pairing rounds", "Quiet hours", "Daily digest"]
     assert "<legend>A member asks you for mentoring, or offers to mentor you</legend>" in html
     assert "<legend>You and your partner have not met for 30 days</legend>" in html
     for value, label in (("immediately", "By email at once"), ("digest", "In my daily digest email"),
@@ -291,7 +291,7 @@ def test_the_settings_name_each_kind_in_words_grouped_and_coordinators_see_their
     auth.logout()
     auth.login("cora@example.org")
     html = page(client.get("/notifications/preferences"))
-    assert "<h2 id=\"group-4\">As a coordinator</h2>" in html
+    assert "<h2 id=\"group-5\">As a coordinator</h2>" in html
     assert "<legend>A request waits for a coordinator&#39;s review</legend>" in html
     assert "<legend>A pair has not met for a while: yours after 30 days, any pair after 45</legend>" in html
 

@@ -39,6 +39,13 @@ from portal.models import (
     ProfileTopic,
     ProgramSetting,
     RequestTopic,
+    Round,
+    RoundEntry,
+    RoundEntryTopic,
+    RoundExclusion,
+    RoundForbidden,
+    RoundPreference,
+    RoundProposal,
     Topic,
     UsedLink,
     User,
@@ -144,13 +151,14 @@ def exported(app, user):
 # --- the export ------------------------------------------------------------------------------------
 
 def test_the_export_is_a_dated_json_attachment_with_every_section_and_my_rows(app, s):
+    add_round(s)
     response, data = exported(app, s.mia)
     assert response.mimetype == "application/json"
     day = times.today(s.mia.time_zone, utcnow()).isoformat()
     assert response.headers["Content-Disposition"] == f'attachment; filename="tandem-my-data-{day}.json"'
     assert "no-store" in response.headers["Cache-Control"]
     assert set(data) == {"exported_at", "account", "profile", "notification_settings", "invitations", "requests",
-                         "mentorships", "meetings", "check_ins", "notifications", "audit_events"}
+                         "mentorships", "meetings", "check_ins", "notifications", "audit_events", "round_entries"}
 
     assert data["account"]["email"] == "mia@example.org" and data["account"]["name"] == "Mia Member"
     assert "password_hash" not in data["account"] and "session_token" not in data["account"]
@@ -184,6 +192,9 @@ def test_the_export_is_a_dated_json_attachment_with_every_section_and_my_rows(ap
     assert meetings[s.scheduled.id]["agenda"] == "Budgets" and meetings[s.scheduled.id]["organiser"] == "partner"
 
     assert [(c["score"], c["comment"]) for c in data["check_ins"]] == [(4, "Going well for me")]
+    (entry,) = data["round_entries"]  # hers only: not Olga's preference for her, nor Olga's list naming her
+    assert (entry["round"], entry["as_mentor"], entry["as_mentee"], entry["topics_offered"], entry["preferred_mentors"],
+            entry["never_pair_with"]) == ("Spring", True, True, ["Leadership"], ["Pia Partner"], ["Max Mentor"])
     mine = Notification.select().where(Notification.recipient == s.mia.id).count()
     assert mine and len(data["notifications"]) == mine
     assert len(data["audit_events"]) == AuditEvent.select().where(AuditEvent.actor == s.mia.id).count()
@@ -418,6 +429,59 @@ def check_check_ins(s, before, uid):
     unchanged(before, CheckIn, lambda r: r.author_id != uid)
 
 
+def add_round(s):
+    """A round Mia created and joined (with a preference and a "never pair me with"), where Olga prefers Mia and
+    lists her, a proposal and a forbidden pair name her; other rows of the round name others only."""
+    day = utcnow().date()
+    r = Round.create(name="Spring", opens_on=day, closes_on=day, starts_on=day, length_weeks=12, created_by=s.mia,
+                     status=Round.MATCHING)
+    Round.create(name="Autumn", opens_on=day, closes_on=day, starts_on=day, length_weeks=12, created_by=s.cora)
+    entries = {}
+    for who, mentor, mentee in ((s.mia, True, True), (s.pia, True, False), (s.olga, False, True),
+                                (s.otto, True, False)):
+        entries[who.id] = RoundEntry.create(round=r, user=who, as_mentor=mentor, capacity=int(mentor),
+                                            as_mentee=mentee)
+        RoundEntryTopic.create(entry=entries[who.id], topic=s.topic, kind="offers" if mentor else "seeks")
+    RoundPreference.create(entry=entries[s.mia.id], mentor=s.pia, rank=1)
+    RoundPreference.create(entry=entries[s.olga.id], mentor=s.mia, rank=1)
+    RoundPreference.create(entry=entries[s.olga.id], mentor=s.otto, rank=2)
+    RoundExclusion.create(entry=entries[s.mia.id], other=s.max)
+    RoundExclusion.create(entry=entries[s.olga.id], other=s.mia)
+    RoundExclusion.create(entry=entries[s.olga.id], other=s.max)
+    RoundProposal.create(round=r, mentee=s.olga, mentor=s.mia, score=1)
+    RoundProposal.create(round=r, mentee=s.rex, mentor=s.otto, score=1)
+    RoundForbidden.create(round=r, mentee=s.mia, mentor=s.otto, created_by=s.cora)
+    RoundForbidden.create(round=r, mentee=s.olga, mentor=s.pia, created_by=s.mia)
+    RoundForbidden.create(round=r, mentee=s.rex, mentor=s.pia, created_by=s.cora)
+
+
+def check_rounds(s, before, uid):
+    assert [r.created_by_id for r in Round.select().order_by(Round.name)] == [s.cora.id, None]
+    hers = {r.id for r in before[Round].values() if r.created_by_id == uid}
+    unchanged(before, Round, lambda r: r.id not in hers)
+
+
+def check_round_rows(model, *people, stamped=()):
+    """Rows of ``model`` on Mia's entry or naming her (in ``people``) are gone; the others stay as they were,
+    but for the ids in ``stamped`` (rows that only lose her as their author)."""
+    def check(s, before, uid):
+        mine = {e.id for e in before[RoundEntry].values() if e.user_id == uid}
+        assert mine, "the story has no round entry of Mia's"
+
+        def hers(row):
+            return getattr(row, "entry_id", None) in mine or uid in [getattr(row, f"{p}_id") for p in people]
+        assert any(hers(row) for row in before[model].values()), f"the story names Mia in no {model.__name__}"
+        assert not any(hers(row) for row in model.select()), model.__name__
+        unchanged(before, model, lambda r: not hers(r) and r.id not in stamped)
+    return check
+
+
+def check_forbidden(s, before, uid):
+    by_her = {r.id for r in before[RoundForbidden].values() if r.created_by_id == uid}
+    check_round_rows(RoundForbidden, "mentee", "mentor", stamped=by_her)(s, before, uid)
+    assert [r.created_by_id for r in RoundForbidden.select().where(RoundForbidden.id.in_(list(by_her)))] == [None]
+
+
 def check_unchanged(model):
     return lambda s, before, uid: unchanged(before, model)
 
@@ -444,6 +508,13 @@ ERASURE = {
     UsedLink: check_deleted_with(UsedLink.user),
     NotificationPreference: check_deleted_with(NotificationPreference.user),
     CheckIn: check_check_ins,
+    Round: check_rounds,
+    RoundEntry: check_deleted_with(RoundEntry.user),
+    RoundEntryTopic: check_round_rows(RoundEntryTopic),
+    RoundPreference: check_round_rows(RoundPreference, "mentor"),
+    RoundExclusion: check_round_rows(RoundExclusion, "other"),
+    RoundProposal: check_round_rows(RoundProposal, "mentee", "mentor"),
+    RoundForbidden: check_forbidden,
 }
 
 
@@ -454,6 +525,7 @@ def test_the_erasure_has_a_rule_for_every_table(app, s):
     NotificationPreference.create(user=s.mia, kind="request_received", mode="digest")
     NotificationPreference.create(user=s.pia, kind="request_received", mode="digest")
     Topic.create(name="Mia's own idea", approved=False, suggested_by=s.mia)
+    add_round(s)
     privacy.request_deletion(s.mia, PASSWORD)
     before = snapshot(s)
     s.erased_at = utcnow()

@@ -4,11 +4,16 @@ Every figure is a plain dataclass built from a fixed number of queries, whatever
 program: counts and sums are GROUP BY / SUM(CASE …) in SQL that SQLite and PostgreSQL both run, and
 dates are bucketed in Python (weeks from a per-day grouping), so no dialect's date functions are
 needed. The view only renders.
+
+The period is the last 30, 90 or 365 days, or "this round" (``?period=round``): the latest published or closed
+pairing round, from the start of its mentorships to now, or to the end of their planned length if that has passed
+(see ``window``). The round is looked up once a request, whatever the period, in the same query that counts its pairs.
 """
 import datetime as dt
 import statistics
 from dataclasses import dataclass
 
+from flask import g, has_request_context
 from peewee import JOIN, Case, fn
 
 from .. import audit
@@ -22,6 +27,7 @@ from ..models import (
     Mentorship,
     Notification,
     Profile,
+    Round,
     User,
     utcnow,
 )
@@ -32,6 +38,7 @@ from .services import CoordinatorError, waited
 R = ConnectionRequest
 PERIODS = (30, 90, 365)
 DEFAULT_PERIOD = 90
+ROUND = "round"  # the period "this round": offered only once a round has been published
 WEEKS = 26  # the meetings chart: the last six months
 UNANSWERED = dt.timedelta(days=7)
 LOW_RATING = 2
@@ -41,7 +48,10 @@ FUNNEL = ("Sent", "Reviewed, or needed no review", "Reached the person asked", "
 
 
 def period_of(value):
-    """The period asked for in days, the default for anything else."""
+    """The period asked for in days, or ROUND; the default for anything else. ROUND is only asked for: without a
+    published round, ``window`` falls back to the default (no query here)."""
+    if value == ROUND:
+        return ROUND
     try:
         days = int(value)
     except (TypeError, ValueError):
@@ -51,6 +61,76 @@ def period_of(value):
 
 def _count_if(condition):
     return fn.SUM(Case(None, [(condition, 1)], 0))
+
+
+def latest_round():
+    """The latest published or closed round (by ``starts_on``, then ``published_at``), with ``pairs`` and
+    ``active`` (its mentorships, and those still active) counted in the same query; None before the first.
+    One query, made once a request (the dashboard's figures and its at-risk list share it)."""
+    if has_request_context() and "dashboard_round" in g:
+        return g.dashboard_round
+    M = Mentorship
+    found = (Round.select(Round, fn.COUNT(M.id).alias("pairs"), _count_if(M.status == M.ACTIVE).alias("active"))
+             .join(M, JOIN.LEFT_OUTER, on=(M.round == Round.id))
+             .where(Round.status.in_((Round.PUBLISHED, Round.CLOSED)))
+             .group_by(Round.id)
+             .order_by(Round.starts_on.desc(), Round.published_at.is_null(), Round.published_at.desc(),
+                       Round.id.desc())
+             .first())
+    if found is not None:
+        found.pairs, found.active = int(found.pairs or 0), int(found.active or 0)
+    if has_request_context():
+        g.dashboard_round = found
+    return found
+
+
+def round_label(r):
+    """"Spring 2027 round" (a name that already says "round" is kept as it is)."""
+    return r.name if r.name.lower().endswith("round") else f"{r.name} round"
+
+
+@dataclass
+class Window:
+    """What a period covers: timestamps in (``since``, ``until``], days ``first_day`` to ``last_day``."""
+    period: object  # 30, 90, 365 or ROUND
+    since: dt.datetime
+    until: dt.datetime
+    first_day: dt.date
+    last_day: dt.date
+    label: str  # "The last 90 days", "Spring 2027 round"
+    during: str  # "in the last 90 days", "during the Spring 2027 round"
+    round: Round = None  # the latest published round, whatever the period (None: "this round" is not offered)
+    ended: bool = False  # ROUND: its planned length has passed (the window ends there, not now)
+
+    @property
+    def days(self):
+        """Calendar days covered (at least 1, for the per-week figures of a round not begun yet)."""
+        return max(1, (self.last_day - self.first_day).days + 1)
+
+
+def window(period=DEFAULT_PERIOD, now=None, round_=None):
+    """The window of ``period`` at ``now``; ``round_``: the latest published round (``latest_round()``).
+
+    "This round" starts when the round's mentorships started: the morning (00:00 UTC) of its ``starts_on``, or its
+    ``published_at`` if it was published later than that (publishing starts them then, as ``rounds.review.start_of``
+    does). Publishing earlier does not move the start: no pair of the round meets before ``starts_on``. It runs to
+    now, or to the end of its planned length (``starts_on`` + ``length_weeks``, 00:00 UTC) if that has passed. A
+    round not begun yet has an empty window. Without a published round, ROUND falls back to the default period."""
+    now = now or utcnow()
+    if period == ROUND and round_ is not None:
+        start = dt.datetime.combine(round_.starts_on, dt.time(0))
+        start = max(start, round_.published_at or start)
+        end = dt.datetime.combine(round_.starts_on, dt.time(0)) + dt.timedelta(weeks=round_.length_weeks)
+        until = min(now, end)
+        last_day = now.date() if end > now else end.date() - dt.timedelta(days=1)
+        label = round_label(round_)
+        return Window(ROUND, start, until, start.date(), last_day, label, f"during the {label}", round_, end <= now)
+    if period not in PERIODS:
+        period = DEFAULT_PERIOD
+    since = now - dt.timedelta(days=period)
+    # ``period`` calendar days, today included
+    return Window(period, since, now, since.date() + dt.timedelta(days=1), now.date(), f"The last {period} days",
+                  f"in the last {period} days", round_)
 
 
 @dataclass
@@ -66,7 +146,7 @@ class Week:
 
 @dataclass
 class Figures:
-    period: int
+    period: object  # 30, 90, 365 or ROUND (an unavailable ROUND falls back to the default)
     since: dt.datetime
     members_active: int
     members_verified: int
@@ -85,6 +165,22 @@ class Figures:
     not_good_fit: int
     weeks: list  # of Week, oldest first
     funnel: list  # of (step, count)
+    window: Window
+    round_pairs: int  # the latest published round's pairs (shown for the period ROUND)
+    round_active: int  # and those of them still active
+
+    @property
+    def round(self):
+        """The latest published round: the select offers "this round" when there is one."""
+        return self.window.round
+
+    @property
+    def round_label(self):
+        return round_label(self.round) if self.round else None
+
+    @property
+    def days(self):
+        return self.window.days
 
     @property
     def median_answer_words(self):
@@ -93,11 +189,11 @@ class Figures:
 
     @property
     def meetings_per_week(self):
-        return round(self.meetings / (self.period / 7), 1)
+        return round(self.meetings / (self.days / 7), 1)
 
     @property
     def hours_per_week(self):
-        return round(self.minutes / 60 / (self.period / 7), 1)
+        return round(self.minutes / 60 / (self.days / 7), 1)
 
     @property
     def rating_rows(self):
@@ -125,6 +221,7 @@ class AtRisk:
     over_capacity: list  # (User, active mentees, capacity)
     failed_emails: int
     counts: dict  # kind -> how many in all (the lists may be cut to ``limit``)
+    window: Window = None  # the period's window, for the low ratings' heading
 
     @property
     def total(self):
@@ -132,11 +229,12 @@ class AtRisk:
 
 
 def figures(period=DEFAULT_PERIOD, now=None):
-    """The program's health over the last ``period`` days (the state of things now where a figure
-    is a state: members, open requests, active pairs)."""
+    """The program's health over the last ``period`` days, or this round's window (the state of things now where
+    a figure is a state: members, open requests, active pairs)."""
     now = now or utcnow()
-    since = now - dt.timedelta(days=period)
-    first_day = since.date() + dt.timedelta(days=1)  # ``period`` calendar days, today included
+    latest = latest_round()
+    w = window(period, now, latest)
+    since, until, first_day, last_day = w.since, w.until, w.first_day, w.last_day
 
     active = User.active == True  # noqa: E712
     members = (User.select(fn.COUNT(User.id), _count_if(User.verified == True),  # noqa: E712
@@ -154,7 +252,8 @@ def figures(period=DEFAULT_PERIOD, now=None):
 
     # Time to an answer: from reaching the person asked (``expires_at`` is set then) to their answer.
     waits = [answered - (expires - EXPIRY) for expires, answered in
-             R.select(R.expires_at, R.answered_at).where((R.answered_at > since) & R.expires_at.is_null(False))
+             R.select(R.expires_at, R.answered_at).where((R.answered_at > since) & (R.answered_at <= until)
+                                                        & R.expires_at.is_null(False))
              .tuples()]
 
     today = now.date()
@@ -166,34 +265,38 @@ def figures(period=DEFAULT_PERIOD, now=None):
                                      & (Meeting.held_on <= today))
                               .group_by(Meeting.held_on).tuples()):
         day = day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day))
-        if day >= first_day:
+        if first_day <= day <= last_day:
             meetings, minutes = meetings + count, minutes + int(total or 0)
         if day >= first_week:
             week = weeks[(day - first_week).days // 7]
             week.meetings, week.minutes = week.meetings + count, week.minutes + int(total or 0)
 
     ratings = dict.fromkeys(range(1, 6), 0)
-    ratings.update(Feedback.select(Feedback.rating, fn.COUNT(Feedback.id)).where(Feedback.created_at > since)
+    ratings.update(Feedback.select(Feedback.rating, fn.COUNT(Feedback.id))
+                   .where((Feedback.created_at > since) & (Feedback.created_at <= until))
                    .group_by(Feedback.rating).tuples())
     rated = sum(ratings.values())
     check_in_average, check_ins = CheckIn.select(fn.AVG(CheckIn.score), fn.COUNT(CheckIn.id)).where(
-        CheckIn.created_at > since).tuples().get()
+        (CheckIn.created_at > since) & (CheckIn.created_at <= until)).tuples().get()
 
     # "Not a good fit": said after the first meeting (the pair is flagged, until a coordinator clears it),
     # or given as the reason to end the pair.
     M = Mentorship
     said = (Feedback.select(Meeting.mentorship).join(Meeting)
-            .where((Feedback.good_fit == False) & (Feedback.created_at > since))  # noqa: E712
-            | M.select(M.id).where(M.flagged_at > since)
-            | M.select(M.id).where((M.end_reason == "not_a_good_fit") & (M.ended_at > since)))
+            .where((Feedback.good_fit == False) & (Feedback.created_at > since)  # noqa: E712
+                   & (Feedback.created_at <= until))
+            | M.select(M.id).where((M.flagged_at > since) & (M.flagged_at <= until))
+            | M.select(M.id).where((M.end_reason == "not_a_good_fit") & (M.ended_at > since)
+                                   & (M.ended_at <= until)))
     not_good_fit = len({pair_id for (pair_id,) in said.tuples()})
 
     reached = R.expires_at.is_null(False)
-    funnel = R.select(fn.COUNT(R.id), _count_if(R.reviewed_at.is_null(False) | reached), _count_if(reached),
-                      _count_if(R.status == R.ACCEPTED)).where(R.created_at > since).tuples().get()
+    funnel = (R.select(fn.COUNT(R.id), _count_if(R.reviewed_at.is_null(False) | reached), _count_if(reached),
+                       _count_if(R.status == R.ACCEPTED))
+              .where((R.created_at > since) & (R.created_at <= until)).tuples().get())
 
     return Figures(
-        period=period, since=since, members_active=members_active, members_verified=members_verified,
+        period=w.period, since=since, members_active=members_active, members_verified=members_verified,
         profiles_completed=profiles_completed,
         mentors_with_places=mentors_with_places,
         open_requests=open_requests, median_answer=statistics.median(waits) if waits else None, answered=len(waits),
@@ -202,6 +305,7 @@ def figures(period=DEFAULT_PERIOD, now=None):
         average_check_in=round(float(check_in_average), 2) if check_ins else None, check_ins=check_ins,
         not_good_fit=not_good_fit, weeks=weeks,
         funnel=[(label, int(n or 0)) for label, n in zip(FUNNEL, funnel)],
+        window=w, round_pairs=latest.pairs if latest else 0, round_active=latest.active if latest else 0,
     )
 
 
@@ -217,15 +321,18 @@ def _offering():
 
 
 def at_risk(period=DEFAULT_PERIOD, now=None, limit=SHOWN):
-    """What needs a coordinator's attention now, each kind cut to ``limit`` (None: all), most urgent first."""
+    """What needs a coordinator's attention now, each kind cut to ``limit`` (None: all), most urgent first.
+    Low ratings count over the period's window (ROUND: this round's, the round looked up once a request)."""
     now = now or utcnow()
-    since = now - dt.timedelta(days=period)
+    w = window(period, now, latest_round())
+    since, until = w.since, w.until
     M = Mentorship
     active = M.status == M.ACTIVE
 
     quiet = sorted(quiet_since(None, now).items(), key=lambda item: (item[1], item[0]))
     low = list(Feedback.select(Meeting.mentorship, fn.MIN(Feedback.rating)).join(Meeting).join(M)
-               .where(active & (Feedback.rating <= LOW_RATING) & (Feedback.created_at > since))
+               .where(active & (Feedback.rating <= LOW_RATING) & (Feedback.created_at > since)
+                      & (Feedback.created_at <= until))
                .group_by(Meeting.mentorship).order_by(fn.MIN(Feedback.rating), Meeting.mentorship).tuples())
     flagged = list(M.select(M.id, M.flagged_at).where(active & M.flagged_at.is_null(False))
                    .order_by(M.flagged_at, M.id).tuples())
@@ -262,6 +369,7 @@ def at_risk(period=DEFAULT_PERIOD, now=None, limit=SHOWN):
         failed_emails=failed,
         counts={"quiet": len(quiet), "low_rated": len(low), "not_good_fit": len(flagged),
                 "unanswered": unanswered_count, "over_capacity": len(over), "failed_emails": failed},
+        window=w,
     )
 
 

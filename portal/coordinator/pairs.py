@@ -239,17 +239,24 @@ def match(coordinator, mentor, mentee, over_capacity=False, now=None):
         audit.record(coordinator, "mentorship.matched", f"mentorship:{m.id}",
                      f"mentor user:{mentor.id}, mentee user:{mentee.id}"
                      + (f"; over capacity ({taken + 1} of {profile.capacity})" if full else ""))
-        for req in _open_requests(mentor.id, mentee.id):
-            req.status, req.answered_at, req.closed_at, req.mentorship = ConnectionRequest.ACCEPTED, now, now, m.id
-            req.save()
-            audit.record(coordinator, "request.accepted", f"request:{req.id}",
-                         f"closed by the admin match of mentorship:{m.id}")
+        close_open_requests(coordinator, m, now, "the admin match")
         for person, partner in ((mentor, mentee), (mentee, mentor)):
             notifications.notify(person.id, notifications.PAIR_MATCHED,
                                  f"{coordinator.name} paired you with {partner.name}",
                                  f"mentorship:{m.id}:matched:{person.id}",
                                  context={"mentorship_id": m.id, "by": coordinator.id}, now=now)
     return m
+
+
+def close_open_requests(actor, mentorship, now, by):
+    """Close the open requests of the pair's mentee to its mentor (or the mentor's offers to them) as
+    accepted and link them to ``mentorship``, which a coordinator made directly (``by`` says how): they
+    asked for exactly this pair, which now exists. Audited; inside the caller's transaction."""
+    for req in _open_requests(mentorship.mentor_id, mentorship.mentee_id):
+        req.status, req.answered_at, req.closed_at, req.mentorship = ConnectionRequest.ACCEPTED, now, now, mentorship.id
+        req.save()
+        audit.record(actor, "request.accepted", f"request:{req.id}",
+                     f"closed by {by} of mentorship:{mentorship.id}")
 
 
 def end(coordinator, mentorship, reason, note, now=None):

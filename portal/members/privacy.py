@@ -5,9 +5,9 @@ more: their account (never the password hash or the session token), profile, set
 invitation that made them, the requests they sent or that reached them (with both sides' words, as
 /requests shows them), their mentorships with the partner's name only, the milestones, the meetings
 (shared notes, their own private notes, their own feedback and the feedback their partner shared
-with them), their check-ins, notifications and the audit events they caused. The partner's private
-notes, coordinators-only feedback (not even that it exists), good-fit answers and check-ins, and any
-other member's email, are never read. A fixed number of queries, however many meetings.
+with them), their check-ins, their entries in pairing rounds, notifications and the audit events they
+caused. The partner's private notes, coordinators-only feedback (not even that it exists), good-fit
+answers and check-ins, and any other member's email, are never read. A fixed number of queries, however many meetings.
 
 **Deletion** runs in two steps: the member asks (with their password; they may cancel while it
 waits) and coordinators are told; a coordinator other than the member confirms, and ``erase`` runs
@@ -21,7 +21,9 @@ model):
   invited again), no password, a new session token (every session ends), inactive;
 - the profile's texts, topics and languages; their unapproved topic suggestions nobody else uses;
 - everything only they had: private notes, notifications, notification settings, used email links,
-  the invitations to their address;
+  the invitations to their address, their entries in pairing rounds (topics, preferred mentors, "never
+  pair me with" list), and the round rows that name them (others' preferences and lists, proposals,
+  forbidden pairs); a round they created keeps going without their name;
 - their own words where others' rows keep the numbers: request prompts and notes they wrote,
   feedback comments (ratings kept), check-in comments (scores kept), their closing reflections,
   audit details of what they did or what was done to their account (the events themselves stay);
@@ -58,6 +60,13 @@ from ..models import (
     ProfileLanguage,
     ProfileTopic,
     RequestTopic,
+    Round,
+    RoundEntry,
+    RoundEntryTopic,
+    RoundExclusion,
+    RoundForbidden,
+    RoundPreference,
+    RoundProposal,
     Topic,
     UsedLink,
     User,
@@ -145,6 +154,7 @@ def export(user):
         "requests": [_request(r, me, names, request_topics) for r in reqs],
         "mentorships": _mentorships(pairs, me, names),
         "meetings": _meetings(pairs, me),
+        "round_entries": _round_entries(me),
         "check_ins": [_row(c, ("mentorship_id", "round", "score", "comment", "created_at")) for c in
                       CheckIn.select().where(CheckIn.author == me.id).order_by(CheckIn.created_at, CheckIn.id)],
         "notifications": [_row(n, ("kind", "subject", "created_at", "read_at")) for n in
@@ -156,6 +166,30 @@ def export(user):
                          AuditEvent.select(AuditEvent.action, AuditEvent.target, AuditEvent.created_at)
                          .where(AuditEvent.actor == me.id).order_by(AuditEvent.created_at, AuditEvent.id)],
     }
+
+
+def _round_entries(me):
+    """My entries in pairing rounds, with their topics, my preferred mentors and my "never pair me with" list
+    (names only: I chose them), in four queries."""
+    entries = list(RoundEntry.select(RoundEntry, Round.name).join(Round).where(RoundEntry.user == me.id)
+                   .order_by(RoundEntry.created_at, RoundEntry.id))
+    ids = [e.id for e in entries] or [0]
+    topics, preferred, avoided = {}, {}, {}
+    for entry_id, kind, name in (RoundEntryTopic.select(RoundEntryTopic.entry, RoundEntryTopic.kind, Topic.name)
+                                 .join(Topic).where(RoundEntryTopic.entry.in_(ids)).order_by(Topic.name).tuples()):
+        topics.setdefault((entry_id, kind), []).append(name)
+    for entry_id, name in (RoundPreference.select(RoundPreference.entry, User.name)
+                           .join(User, on=(RoundPreference.mentor == User.id))
+                           .where(RoundPreference.entry.in_(ids)).order_by(RoundPreference.rank).tuples()):
+        preferred.setdefault(entry_id, []).append(name)
+    for entry_id, name in (RoundExclusion.select(RoundExclusion.entry, User.name)
+                           .join(User, on=(RoundExclusion.other == User.id))
+                           .where(RoundExclusion.entry.in_(ids)).order_by(User.name).tuples()):
+        avoided.setdefault(entry_id, []).append(name)
+    return [dict(_row(e, ("as_mentor", "capacity", "as_mentee", "confirmed_at", "created_at", "updated_at")),
+                 round=e.round.name, topics_offered=topics.get((e.id, ProfileTopic.OFFERS), []),
+                 topics_sought=topics.get((e.id, ProfileTopic.SEEKS), []), preferred_mentors=preferred.get(e.id, []),
+                 never_pair_with=avoided.get(e.id, [])) for e in entries]
 
 
 def _request(r, me, names, topics):
@@ -320,6 +354,14 @@ def erase(coordinator, member, now=None):
         Feedback.update(most_useful="").where(Feedback.author == uid).execute()
         CheckIn.update(comment="").where(CheckIn.author == uid).execute()
         PrivateNote.delete().where(PrivateNote.author == uid).execute()
+        # Pairing rounds: their entries (with topics, preferences, list) and every row that names them.
+        RoundEntry.delete().where(RoundEntry.user == uid).execute()
+        RoundPreference.delete().where(RoundPreference.mentor == uid).execute()
+        RoundExclusion.delete().where(RoundExclusion.other == uid).execute()
+        RoundProposal.delete().where((RoundProposal.mentee == uid) | (RoundProposal.mentor == uid)).execute()
+        RoundForbidden.delete().where((RoundForbidden.mentee == uid) | (RoundForbidden.mentor == uid)).execute()
+        RoundForbidden.update(created_by=None).where(RoundForbidden.created_by == uid).execute()
+        Round.update(created_by=None).where(Round.created_by == uid).execute()
 
         invitations = Invitation.select(Invitation.id).where((Invitation.email == old_email)
                                                              | (Invitation.accepted_user == uid))

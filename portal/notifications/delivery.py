@@ -43,6 +43,7 @@ from ..models import (
 from ..links import services as links
 from ..members import services as members
 from ..requests.services import EXPIRY
+from ..rounds import news as round_news
 from . import digests, preferences
 from . import services as kinds
 
@@ -326,4 +327,7 @@ RENDERERS = {
     kinds.REVIEW_QUEUE_DIGEST: _review_queue_digest,
     kinds.DELETION_REQUESTED: _deletion_requested,
     kinds.DIGEST: digests.render,
+    kinds.ROUND_OPENED: round_news.render_opened,
+    kinds.ROUND_CLOSING: round_news.render_closing,
+    kinds.ROUND_PUBLISHED: round_news.render_published,
 }

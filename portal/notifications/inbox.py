@@ -15,7 +15,8 @@ PER_PAGE = 20
 # A request to review is a coordinator's: it is found in the review queue, not among my requests.
 QUEUE_KINDS = (k.REQUEST_TO_REVIEW,)
 PAGE_OF_KIND = {k.BACK_FROM_AWAY: "/requests", k.REVIEW_QUEUE_DIGEST: "/coordinator/requests",
-                k.DELETION_REQUESTED: "/coordinator/deletions"}  # kinds about no one thing: the page where it waits
+                k.DELETION_REQUESTED: "/coordinator/deletions", k.ROUND_OPENED: "/rounds", k.ROUND_CLOSING: "/rounds",
+                k.ROUND_PUBLISHED: "/mentorships"}  # kinds about no one thing: the page where it waits
 
 
 @dataclass

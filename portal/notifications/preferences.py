@@ -83,6 +83,11 @@ MEMBER_GROUPS = (
         Choice(k.MENTORSHIP_ENDED, "Your partner ends your mentorship"),
         Choice(k.STAY_IN_TOUCH, "A former partner would like to stay in touch"),
     )),
+    ("Pairing rounds", (
+        Choice(k.ROUND_OPENED, "A pairing round opens for sign-ups"),
+        Choice(k.ROUND_CLOSING, "A pairing round you have not joined closes in 3 days"),
+        Choice(k.ROUND_PUBLISHED, "The pairs of a round you joined are out"),
+    )),
 )
 COORDINATOR_GROUP = ("As a coordinator", (
     Choice(k.REQUEST_TO_REVIEW, "A request waits for a coordinator's review"),

@@ -36,6 +36,10 @@ DELETION_REQUESTED = "deletion_requested"  # coordinators: a member asks to dele
 # Written by the sweep at each member's digest hour: one email gathering their rows kept for it.
 DIGEST = "digest"
 BACK_FROM_AWAY = "back_from_away"  # a member's "away until" day has come: what waited for them
+# Pairing rounds (``portal.rounds.news``): a round opens, closes in 3 days (sweep), its pairs are published.
+ROUND_OPENED = "round_opened"
+ROUND_CLOSING = "round_closing"
+ROUND_PUBLISHED = "round_published"
 
 
 def notify(recipient, kind, subject, dedupe_key, context=None, due_at=None, now=None):
@@ -50,6 +54,19 @@ def notify(recipient, kind, subject, dedupe_key, context=None, due_at=None, now=
         due_at=due_at or now, created_at=now,
     ).on_conflict_ignore().execute()
     return True
+
+
+def notify_many(items, now=None):
+    """Queue many notifications at once (news for the whole program): ``items`` are ``(recipient id, kind,
+    subject, dedupe key, context)``; those whose key exists are left alone. Returns how many are new."""
+    now = now or utcnow()
+    known = known_keys(item[3] for item in items)
+    rows = [dict(recipient=recipient, kind=kind, subject=subject[:255], dedupe_key=key, due_at=now, created_at=now,
+                 body=json.dumps(context or {}, sort_keys=True, default=str))
+            for recipient, kind, subject, key, context in items if key not in known]
+    for batch in chunked(rows, 500):
+        Notification.insert_many(batch).on_conflict_ignore().execute()
+    return len(rows)
 
 
 def known_keys(keys):

@@ -3,7 +3,8 @@
 The scheduler runs it every minute; ``flask --app portal send-reminders`` runs it once. It
 expires the requests that waited 14 days, writes the reminders whose time has come ("request
 waiting", and the pair's: ``portal.mentorships.reminders``), brings back the members whose "away
-until" day has come (``members.services.bring_back``), then enqueues one delivery per due
+until" day has come (``members.services.bring_back``), writes the "round closes soon" news
+(``rounds.news.write_closing``), then enqueues one delivery per due
 email row whose lease is free. Due rows first meet their recipient's settings
 (``preferences.delivery_plan``): kept in the portal only, set aside for the daily digest, or held until
 the quiet hours end; the digests whose hour has come are written (``digests``) and enqueued in
@@ -27,6 +28,7 @@ from ..members import services as members
 from ..mentorships import reminders
 from ..models import Notification, utcnow
 from ..requests import services as requests
+from ..rounds import news as round_news
 from . import digests, preferences
 from .delivery import MAX_ATTEMPTS
 
@@ -54,7 +56,7 @@ def sweep(now=None, enqueue=None, enqueue_invitation=None):
     now = now or utcnow()
     done = Swept(expired=len(requests.expire_due(now)),
                  reminded=requests.remind_waiting(now) + reminders.write_due(now) + members.bring_back(now)
-                 + review_digest.write_due(now))
+                 + review_digest.write_due(now) + round_news.write_closing(now))
     _put_back_interrupted(now)
     due = _lease_due(now)
     if digests.write_due(now):  # gathers what the members' preferences just set aside too

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from portal.models import Feedback, Meeting, Mentorship, Notification, User, utcnow
+from portal.models import Feedback, Meeting, Mentorship, Notification, Round, User, utcnow
 from portal.notifications import services as kinds
 
 try:
@@ -76,3 +76,28 @@ def test_a_coordinator_reads_the_dashboard_and_nudges_a_quiet_pair(site, make_me
         expect(page).to_have_url(re.compile(r"/coordinator\?period=365$"))
         expect(page.locator(f"#nudge-{quiet.id}-quiet")).to_contain_text("Nudged today")
     assert Notification.select().where(Notification.kind == kinds.PAIR_NUDGE).count() == 2
+
+
+def test_a_coordinator_reads_the_figures_of_this_round(site, make_member, topics, js):
+    now = utcnow()
+    make_member(name="Cora Coordinator", email="cora@example.org", role=User.COORDINATOR)
+    starts = (now - 14 * DAY).date()
+    spring = Round.create(name="Spring 2027", opens_on=starts - 30 * DAY, closes_on=starts - 10 * DAY, starts_on=starts,
+                          length_weeks=12, status=Round.PUBLISHED, published_at=now - 20 * DAY)
+    mona = make_member(name="Mona Mentor", offers=[topics["Leadership"]], capacity=3)
+    pair = Mentorship.create(mentor=mona, mentee=make_member(name="Mel Mentee"), started_at=now - 14 * DAY,
+                             round=spring)
+    Meeting.create(mentorship=pair, status=Meeting.HELD, held_on=(now - 2 * DAY).date(), duration_minutes=60)
+    Meeting.create(mentorship=pair, status=Meeting.HELD, held_on=(now - 20 * DAY).date(), duration_minutes=60)
+    page = site.page
+
+    log_in(site, "cora@example.org")
+    site.goto("/coordinator")
+    page.get_by_label("Period").select_option("round")
+    if not js:
+        submit(site, "Show")
+    expect(page.locator("#figures-title")).to_have_text("Spring 2027 round")
+    expect(page).to_have_url(re.compile(r"/coordinator\?period=round$"))
+    expect(page.locator("#figure-round-pairs")).to_have_text("1")
+    expect(page.locator("#figures")).to_contain_text("1 meeting held")  # the one before the round's start is out
+    site.check()

@@ -194,6 +194,7 @@ class World:
             "mentorship_id": [self.pair.id, self.ended_pair.id, MISSING_ID],
             "milestone_id": [self.milestone.id, MISSING_ID],
             "meeting_id": [self.held.id, self.scheduled.id, MISSING_ID],
+            "round_id": self.round_ids(),
             "step": [1, 2, 3, 4, 9],
             "name": ["members", "requests", "pairs", "meetings", "feedback", "secrets"],  # the CSV exports
             "token": [self.invite_token, self.used_invite_token, self.reset_token, self.verify_token, "not-a-token"],
@@ -202,6 +203,23 @@ class World:
             raise AssertionError(f"the security suite has no values for the URL parameter {param!r}: "
                                  "add real ones to World.values in tests/security/conftest.py")
         return known[param]
+
+    def round_ids(self):
+        """Pairing rounds, made once: one open for sign-ups (the member joined it, preferring the mentor and
+        never to be paired with the other member), a draft, one in matching, and none."""
+        if not hasattr(self, "_round_ids"):
+            from portal.models import Round
+            from portal.rounds import services as rounds
+
+            day = utcnow().date()
+            made = [Round.create(name=f"Round {status}", opens_on=day, closes_on=day, starts_on=day, length_weeks=8,
+                                 status=status) for status in (Round.OPEN, Round.DRAFT, Round.MATCHING)]
+            rounds.join(self.mentor, made[0], True, 1, [self.topic.id], False, [], True)
+            rounds.join(self.member, made[0], False, 0, [], True, [self.topic.id], True)
+            rounds.add_preference(self.member, made[0], self.mentor.id)
+            rounds.add_exclusion(self.member, made[0], self.other.id)
+            self._round_ids = [r.id for r in made] + [MISSING_ID]
+        return self._round_ids
 
     # clients
     def user(self, role):

@@ -136,6 +136,57 @@ def away_token(w, used=False):
     return token
 
 
+def matching_round(w):
+    """A fresh round in matching (one per call: each role acts on its own): Max Mentor proposed for Otto."""
+    from portal.models import Round, RoundEntry, RoundProposal
+
+    day = utcnow().date()
+    r = Round.create(name=f"Round {w.fresh_email()}", opens_on=day, closes_on=day, starts_on=day, length_weeks=8,
+                     status=Round.MATCHING)
+    RoundEntry.create(round=r, user=w.mentor, as_mentor=True, capacity=1)
+    RoundEntry.create(round=r, user=w.other, as_mentee=True)
+    r.proposal = RoundProposal.create(round=r, mentee=w.other, mentor=w.mentor, score=5)
+    return r
+
+
+def a_round(w, status="open"):
+    """A fresh round (one per call: each role acts on its own), by default open for sign-ups."""
+    from portal.models import Round
+
+    day = utcnow().date()
+    return Round.create(name=f"Round {w.fresh_email()}", opens_on=day, closes_on=day + dt.timedelta(days=7),
+                        starts_on=day + dt.timedelta(days=14), length_weeks=8, status=status)
+
+
+def joined_round(w):
+    """A fresh open round the mentor has joined (for preferences) and the member too (as a mentee)."""
+    from portal.rounds import services as rounds
+
+    r = a_round(w)
+    rounds.join(w.mentor, r, True, 1, [w.topic.id], False, [], True)
+    rounds.join(w.member, r, False, 0, [], True, [w.topic.id], True)
+    return r
+
+
+def round_form(w):
+    day = utcnow().date()
+    return {"name": f"Round {w.fresh_email()}", "opens_on": day.isoformat(),
+            "closes_on": (day + dt.timedelta(days=7)).isoformat(),
+            "starts_on": (day + dt.timedelta(days=14)).isoformat(), "length_weeks": "12"}
+
+
+def join_form(w):
+    return {"as_mentee": "y", "seeks": [str(w.topic.id)], "confirmed": "y"}
+
+
+def a_proposal(w):
+    r = matching_round(w)
+    return {"round_id": r.id, "proposal_id": r.proposal.id}
+
+
+WEIGHTS = {"topics": "1", "seniority": "1", "overlap": "1", "organization": "1", "preference": "2", "action": "preview"}
+
+
 def failed_email(w):
     """A notification to the member whose email the mail server refused for good."""
     from portal.models import Notification
@@ -597,6 +648,86 @@ ROUTES = {
         coordinators_only(404, params=lambda w: {"topic_id": 999_999}, data=lambda w: {"into": str(w.topic.id)},
                           label="no such topic"),
     ],
+    # --- pairing rounds: members opt in while a round is open; another round (a draft, one in matching, none) is
+    # not found. The member search answers everyone; a preference or list change without an entry is refused.
+    ("rounds.index", "GET"): [members_only()],
+    ("rounds.join", "GET"): [
+        members_only(params=lambda w: {"round_id": a_round(w).id}, label="open"),
+        members_only(params=lambda w: {"round_id": joined_round(w).id}, label="joined"),
+        *(Case(LOGIN, 404, 404, 404, params=lambda w, status=status: {"round_id": a_round(w, status).id},
+               label=status) for status in ("draft", "matching", "published", "closed")),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"round_id": 999_999}, label="no such round"),
+    ],
+    ("rounds.join", "POST"): [
+        members_only(params=lambda w: {"round_id": a_round(w).id}, data=join_form, label="open"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"round_id": a_round(w, "draft").id}, data=join_form,
+             label="draft"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"round_id": 999_999}, data=join_form, label="no such round"),
+    ],
+    ("rounds.leave", "POST"): [
+        members_only(params=lambda w: {"round_id": joined_round(w).id}, label="open"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"round_id": a_round(w, "matching").id}, label="matching"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"round_id": 999_999}, label="no such round"),
+    ],
+    ("rounds.preference", "POST"): [
+        members_only(params=lambda w: {"round_id": joined_round(w).id}, data=lambda w: {"mentor": w.mentor.id},
+                     label="open"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"round_id": a_round(w, "matching").id},
+             data=lambda w: {"mentor": w.mentor.id}, label="matching"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"round_id": 999_999}, data=lambda w: {"mentor": w.mentor.id},
+             label="no such round"),
+    ],
+    ("rounds.exclusion", "POST"): [
+        members_only(params=lambda w: {"round_id": joined_round(w).id}, data=lambda w: {"other": w.other.id},
+                     label="open"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"round_id": a_round(w, "draft").id},
+             data=lambda w: {"other": w.other.id}, label="draft"),
+        Case(LOGIN, 404, 404, 404, params=lambda w: {"round_id": 999_999}, data=lambda w: {"other": w.other.id},
+             label="no such round"),
+    ],
+    # --- pairing rounds: coordinators create, edit and move rounds along (issue 8)
+    ("rounds.manage", "GET"): [coordinators_only()],
+    ("rounds.new", "GET"): [coordinators_only()],
+    ("rounds.new", "POST"): [coordinators_only(data=round_form)],
+    ("rounds.edit", "GET"): [
+        coordinators_only(params=lambda w: {"round_id": a_round(w, "draft").id}, label="draft"),
+        coordinators_only(params=lambda w: {"round_id": a_round(w, "matching").id}, label="matching: told why not"),
+        coordinators_only(404, params=lambda w: {"round_id": 999_999}, label="no such round"),
+    ],
+    ("rounds.edit", "POST"): [
+        coordinators_only(params=lambda w: {"round_id": a_round(w, "draft").id}, data=round_form, label="draft"),
+        coordinators_only(404, params=lambda w: {"round_id": 999_999}, data=round_form, label="no such round"),
+    ],
+    ("rounds.set_status", "POST"): [
+        coordinators_only(params=lambda w: {"round_id": a_round(w, "draft").id}, data=lambda w: {"to": "open"},
+                          label="open a draft"),
+        coordinators_only(params=lambda w: {"round_id": a_round(w, "draft").id}, data=lambda w: {"to": "closed"},
+                          label="refused: told why"),
+        coordinators_only(404, params=lambda w: {"round_id": 999_999}, data=lambda w: {"to": "open"},
+                          label="no such round"),
+    ],
+    # --- pairing rounds: reviewing and publishing the proposals (issue 8)
+    ("rounds.proposals", "GET"): [
+        coordinators_only(params=lambda w: {"round_id": matching_round(w).id}, label="matching"),
+        coordinators_only(404, params=lambda w: {"round_id": 999_999}, label="no such round"),
+    ],
+    **{(endpoint, "POST"): [
+        coordinators_only(params=lambda w: {"round_id": matching_round(w).id}, label="matching"),
+        coordinators_only(404, params=lambda w: {"round_id": 999_999}, label="no such round"),
+    ] for endpoint in ("rounds.run", "rounds.swap", "rounds.publish")},
+    ("rounds.weights", "POST"): [
+        coordinators_only(params=lambda w: {"round_id": matching_round(w).id}, data=lambda w: dict(WEIGHTS),
+                          label="preview"),
+        coordinators_only(404, params=lambda w: {"round_id": 999_999}, data=lambda w: dict(WEIGHTS),
+                          label="no such round"),
+    ],
+    **{(endpoint, "POST"): [
+        coordinators_only(params=lambda w: a_proposal(w), label="a proposal"),
+        coordinators_only(404, params=lambda w: {"round_id": matching_round(w).id, "proposal_id": 999_999},
+                          label="no such proposal"),
+        coordinators_only(404, params=lambda w: {**a_proposal(w), "round_id": matching_round(w).id},
+                          label="another round's proposal"),
+    ] for endpoint in ("rounds.lock", "rounds.unlock", "rounds.forbid")},
 }
 
 ORDER = ("anonymous", "other", "member", "coordinator")  # the owner acts after the other member

@@ -528,3 +528,84 @@ def test_pairs_pages_and_the_audit_log_stay_inert(app, make_member, mailbox, db)
         delivery.deliver(row.id)
     check.mails(mailbox, names)
     check.assert_none()
+
+
+def test_a_rounds_review_page_stays_inert(app, make_member, db):
+    """Members' names and topic names on a round's proposals (the page, a row swapped in place, the weights'
+    preview) and among the unmatched mentees."""
+    from portal.models import Round, RoundEntry, RoundEntryTopic, RoundProposal
+    from portal.rounds import review
+
+    make_member(name="Cora Coordinator", email="coordinator@example.org", role="coordinator")
+    cora = log_in(app, "coordinator@example.org")
+    day = dt.date.today()
+    r = Round.create(name="Spring", opens_on=day, closes_on=day, starts_on=day, length_weeks=8, status=Round.MATCHING)
+    check, names = Checker(), []
+    for number, (first, second) in pairs():
+        topic = Topic.create(name=f"{number} {shown(first)}"[:60])
+        mentor = make_member(name=shown(first) or f"m{number}", offers=[topic])
+        mentee = make_member(name=shown(second) or f"e{number}", seeks=[topic])
+        loner = make_member(name=f"{number} {shown(second)}", seeks=[topic], languages=("fi",))
+        for user, kind in ((mentor, "offers"), (mentee, "seeks"), (loner, "seeks")):
+            entry = RoundEntry.create(round=r, user=user, as_mentor=kind == "offers", capacity=1,
+                                      as_mentee=kind == "seeks")
+            RoundEntryTopic.create(entry=entry, topic=topic, kind=kind)
+        names += [mentor.name, mentee.name, loner.name, topic.name]
+    review.run(User.get(User.email == "coordinator@example.org"), r)
+    check(cora.get(f"/coordinator/rounds/{r.id}/proposals"), "the proposals page", names)
+    p = RoundProposal.select().first()
+    check(cora.post(f"/coordinator/rounds/{r.id}/proposals/{p.id}/lock",
+                    headers={"HX-Request": "true", "HX-Target": f"proposal-{p.id}"}), "a locked row",
+          [p.mentor.name, p.mentee.name])
+    weights = {"topics": "0", "seniority": "1", "overlap": "1", "organization": "1", "preference": "1"}
+    check(cora.post(f"/coordinator/rounds/{r.id}/weights", data={**weights, "action": "preview"}),
+          "the weights' preview")
+    check.assert_none()
+
+
+def test_round_names_and_the_member_search_stay_inert(app, make_member, mailbox, db):
+    """Round names on the coordinators' list and form, the members' list and join page, and in the round's
+    emails; members' names and the typed search echoed on the join page, whole and as htmx asks for it."""
+    from portal.models import Notification, Round
+    from portal.notifications import delivery
+    from portal.rounds import services as rounds
+
+    topic = Topic.create(name="Leadership")
+    cora_user = make_member(name="Cora Coordinator", email="coordinator@example.org", role="coordinator")
+    mia = make_member(name="Mia Member", email="member@example.org", seeks=[topic])
+    cora, member = log_in(app, "coordinator@example.org"), log_in(app, "member@example.org")
+    check = Checker()
+    day = utcnow().date()
+    made = []
+    for number, payload in enumerate(PAYLOADS):
+        name = f"{number} {payload}"[:80]
+        response = cora.post("/coordinator/rounds/new", data={
+            "name": name, "opens_on": day.isoformat(), "closes_on": (day + dt.timedelta(days=7)).isoformat(),
+            "starts_on": (day + dt.timedelta(days=14)).isoformat(), "length_weeks": "12"})
+        assert response.status_code == 303, f"no round called {name!r}"
+        r = Round.select().order_by(Round.id.desc()).first()
+        made.append((r, shown(" ".join(name.split()))))
+        check(cora.get(f"/coordinator/rounds/{r.id}/edit"), f"round form [{number}]", [made[-1][1]])
+    check(cora.get("/coordinator/rounds"), "the rounds list", [n for _, n in made])
+    for r, _ in made[:10]:
+        rounds.move(cora_user, r, Round.OPEN)
+    check(member.get("/rounds"), "the members' rounds", [n for _, n in made[:10]])
+    for r, name in made[:10]:
+        check(member.get(f"/rounds/{r.id}/join"), f"join page {r.id}", [name])
+    # Mentors with hostile names, found by a hostile search.
+    r = made[0][0]
+    rounds.join(mia, r, False, 0, [], True, [topic.id], True)
+    for number, (first, second) in pairs():
+        mentor = make_member(name=shown(first) or f"m{number}", email=f"mentor{number}@example.org", offers=[topic])
+        rounds.join(mentor, r, True, 1, [topic.id], False, [], True)
+        for query in (first[:50], mentor.name[:50]):
+            for headers in ({}, {"HX-Request": "true", "HX-Target": "mentor_results"},
+                            {"HX-Request": "true", "HX-Target": "other_results"}):
+                check(member.get(f"/rounds/{r.id}/join", query_string={"mentor_q": query, "other_q": query},
+                                 headers=headers), f"member search [{number}] {headers}", [shown(query).strip()])
+    for row in Notification.select().where(Notification.kind == "round_opened").limit(20):
+        with app.test_request_context():
+            delivery.deliver(row.id)
+    check.mails(mailbox, {"member@example.org": "Mia Member", "coordinator@example.org": "Cora Coordinator",
+                          **{u.email: u.name for u in User.select()}})
+    check.assert_none()
