@@ -4,8 +4,10 @@ Models bind to ``database``, a proxy that each process (web app, worker,
 tests) initialises from its own settings.
 """
 import logging
+import math
 import os
 from contextlib import contextmanager
+from dataclasses import dataclass
 from urllib.parse import urlparse
 
 import click
@@ -115,3 +117,21 @@ def init_app(app):
     app.before_request(_open_connection)
     app.teardown_appcontext(_close_connection)
     app.cli.add_command(migrate_command)
+
+
+@dataclass
+class Page:
+    """One page of a list: its ``rows``, how many there are in all, and which page of how many."""
+    rows: list
+    total: int
+    page: int
+    pages: int
+
+
+def paginate(query, page, page_size, total=None):
+    """``page`` of the ordered ``query``, in two queries (the COUNT, unless ``total`` is known, and the page).
+    A page before the first shows the first; one past the last shows the last."""
+    total = query.count() if total is None else total
+    pages = max(1, math.ceil(total / page_size))
+    page = min(max(1, page), pages)
+    return Page(list(query.limit(page_size).offset((page - 1) * page_size)), total, page, pages)

@@ -6,6 +6,17 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
 
+def refuse_on_field(form, error):
+    """A service's refusal on the form field it names (what was typed stays), else above the form.
+    ``error`` is any of the domain errors: a ``message`` (or its text) and a ``field``."""
+    message = getattr(error, "message", None) or str(error)
+    field = getattr(error, "field", None)
+    if field and field in form:
+        form[field].errors = [*form[field].errors, message]
+    else:
+        form.form_errors.append(message)
+
+
 def choices(pairs):
     """(value, label) pairs as WTForms choices."""
     return [SelectChoice(value, label) for value, label in pairs]

@@ -1,10 +1,9 @@
 """The audit log for coordinators (issue 7): every AuditEvent, newest first, filtered, a page at a time."""
 import datetime as dt
-import math
-from dataclasses import dataclass
 
 from peewee import JOIN
 
+from ..db import paginate
 from ..models import AuditEvent, User
 from ..templating import zone
 
@@ -27,14 +26,6 @@ def utc_bounds(date_from, date_to, time_zone):
             start_of(date_to + dt.timedelta(days=1)) if date_to else None)
 
 
-@dataclass
-class LogPage:
-    events: list  # with .actor (None when the actor is gone, or for the system)
-    total: int
-    page: int
-    pages: int
-
-
 def events(action="", actor="", target="", date_from=None, date_to=None, time_zone="UTC", page=1,
            page_size=PAGE_SIZE):
     """One page of the log, newest first, in two queries. ``actor`` matches a name or an email;
@@ -52,8 +43,5 @@ def events(action="", actor="", target="", date_from=None, date_to=None, time_zo
         query = query.where(A.created_at >= start)
     if end:
         query = query.where(A.created_at < end)
-    total = query.count()
-    pages = max(1, math.ceil(total / page_size))
-    page = min(max(1, page), pages)
-    rows = list(query.order_by(A.created_at.desc(), A.id.desc()).limit(page_size).offset((page - 1) * page_size))
-    return LogPage(rows, total, page, pages)
+    # rows: AuditEvent with .actor (None when the actor is gone, or for the system)
+    return paginate(query.order_by(A.created_at.desc(), A.id.desc()), page, page_size)

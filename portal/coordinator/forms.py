@@ -51,12 +51,6 @@ class ConfirmImportForm(FlaskForm):
     expected = HiddenField()
 
 
-class RenameTopicForm(FlaskForm):
-    name = StringField("New name", filters=[without_nul],
-                       validators=[DataRequired("Enter the topic's new name."),
-                                   Length(max=60, message="Keep a topic under 60 characters.")])
-
-
 # --- pairs: ending a pair (issue 7) ---------------------------------------------------
 
 class EndPairForm(FlaskForm):

@@ -3,13 +3,12 @@
 Ending reuses ``mentorships.services.end_mentorship`` (a coordinator outside the pair is an actor it
 knows); the match score and the conflict hints are the review queue's (``services._match``, ``_hints``).
 """
-import math
 from dataclasses import dataclass
 
 from peewee import fn
 
 from .. import audit, matching
-from ..db import write_lock
+from ..db import paginate, write_lock
 from ..members.services import TopicTag
 from ..mentorships import services as mentorships
 from ..models import (
@@ -57,14 +56,6 @@ class PairRow:
     flagged: bool  # "not a good fit", which a partner's copy of the pair does not show
 
 
-@dataclass
-class PairPage:
-    rows: list
-    total: int
-    page: int
-    pages: int
-
-
 def pair_list(viewer, status="active", q="", flagged=False, page=1, page_size=PAGE_SIZE):
     """One page of mentorships, newest first, with their meeting and rating figures: four queries
     however many pairs there are. ``q`` matches either partner's name or email. A pair the viewer is
@@ -80,11 +71,8 @@ def pair_list(viewer, status="active", q="", flagged=False, page=1, page_size=PA
                             | Mentee.name.contains(q) | Mentee.email.contains(q))
     if flagged:
         query = query.where(Mentorship.flagged_at.is_null(False) & Mentorship.id.not_in(own_pairs(viewer)))
-    total = query.count()
-    pages = max(1, math.ceil(total / page_size))
-    page = min(max(1, page), pages)
-    pairs = list(query.order_by(Mentorship.started_at.desc(), Mentorship.id.desc())
-                 .limit(page_size).offset((page - 1) * page_size))
+    listing = paginate(query.order_by(Mentorship.started_at.desc(), Mentorship.id.desc()), page, page_size)
+    pairs = listing.rows
     ids = [m.id for m in pairs]
     held = {}
     rated = {}
@@ -102,7 +90,8 @@ def pair_list(viewer, status="active", q="", flagged=False, page=1, page_size=PA
         avg, ratings = rated.get(m.id, (None, 0))
         rows.append(PairRow(m, count, last, round(float(avg), 1) if avg is not None else None, ratings,
                             m.flagged_at is not None and viewer.id not in (m.mentor_id, m.mentee_id)))
-    return PairPage(rows, total, page, pages)
+    listing.rows = rows
+    return listing
 
 
 # --- admin match ------------------------------------------------------------------------

@@ -1,12 +1,11 @@
 """Coordinator rules: the topic vocabulary and the review queue (members and invitations live in auth,
 the request transitions in requests.services)."""
-import math
 from dataclasses import dataclass
 
 from peewee import JOIN, IntegrityError, fn
 
 from .. import audit, matching
-from ..db import locked, write_lock
+from ..db import locked, paginate, write_lock
 from ..members.services import TopicTag
 from ..models import (
     ConnectionRequest,
@@ -136,14 +135,6 @@ MEMBER_STATUSES = {
 MENTORING = {"offers": lambda: Profile.offers_mentoring, "seeks": lambda: Profile.seeks_mentoring}
 
 
-@dataclass
-class MemberPage:
-    members: list
-    total: int
-    page: int
-    pages: int
-
-
 def member_page(q="", role="", status="", mentoring="", page=1, page_size=MEMBERS_PAGE_SIZE):
     """One page of members with their profiles, by name, filtered (unknown filter values are ignored):
     two queries (the count and the page) however many there are. A page past the last shows the last."""
@@ -156,11 +147,7 @@ def member_page(q="", role="", status="", mentoring="", page=1, page_size=MEMBER
         query = query.where(MEMBER_STATUSES[status]())
     if mentoring in MENTORING:
         query = query.where(MENTORING[mentoring]())
-    total = query.count()
-    pages = max(1, math.ceil(total / page_size))
-    page = min(max(1, page), pages)
-    rows = list(query.order_by(fn.LOWER(User.name), User.id).limit(page_size).offset((page - 1) * page_size))
-    return MemberPage(members=rows, total=total, page=page, pages=pages)
+    return paginate(query.order_by(fn.LOWER(User.name), User.id), page, page_size)
 
 
 def set_role(actor, member, role):
@@ -218,14 +205,6 @@ class ReviewItem:
         return self.mentor if self.req.direction == R.OFFER else self.mentee
 
 
-@dataclass
-class ReviewQueue:
-    items: list
-    total: int
-    page: int
-    pages: int
-
-
 def _waiting():
     return R.status == R.PENDING_REVIEW
 
@@ -243,12 +222,10 @@ def review_count(coordinator):
 def review_queue(viewer, page=1, page_size=QUEUE_PAGE_SIZE, now=None):
     """The requests waiting for review, oldest first, one page of them with everything a reviewer
     weighs; a fixed number of queries however many wait. A page past the last shows the last."""
-    total = waiting_count()
-    pages = max(1, math.ceil(total / page_size))
-    page = min(max(1, page), pages)
-    query = _with_people(R.select().where(_waiting())).order_by(R.created_at, R.id)
-    rows = list(query.limit(page_size).offset((page - 1) * page_size))
-    return ReviewQueue(items=_review_items(viewer, rows, now), total=total, page=page, pages=pages)
+    queue = paginate(_with_people(R.select().where(_waiting())).order_by(R.created_at, R.id), page, page_size,
+                     total=waiting_count())
+    queue.rows = _review_items(viewer, queue.rows, now)
+    return queue
 
 
 def review_item(viewer, request_id, now=None):

@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block, render_blocks
 
 from ..auth import services as accounts
+from ..forms import refuse_on_field
 from ..members import privacy
 from ..mentorships import services as mentorships
 from ..models import ConnectionRequest, Invitation, Topic, User, utcnow
@@ -236,7 +237,7 @@ FAILED = "coordinator/notifications.html"
 @coordinator_required
 def failed_notifications():
     rows, total = services.failed_emails()
-    return render_template(FAILED, rows=rows, total=total, shown=services.FAILED_SHOWN, kind_label=kind_label)
+    return render_template(FAILED, rows=rows, total=total, kind_label=kind_label)
 
 
 @bp.post("/notifications/<int:notification_id>/retry")
@@ -312,13 +313,12 @@ MEMBER_FILTERS = ("q", "role", "status", "mentoring")
 
 def _members_page(form=None):
     """The members page: the filters of the URL, one page of members, the invitations waiting."""
-    filters = {name: request.args.get(name, "").replace("\x00", "").strip()  # PostgreSQL refuses NUL in a query
-               for name in MEMBER_FILTERS}
+    filters = {name: _text_arg(name) for name in MEMBER_FILTERS}
     found = services.member_page(**filters, page=_page())
     invitations, waiting = services.pending_invitations()
     shown = {name: value for name, value in filters.items() if value}
-    return render_page(MEMBERS, block="member_list", form=form or InviteForm(), found=found, filters=filters, shown=shown,
-                       invitations=invitations, waiting=waiting)
+    return render_page(MEMBERS, block="member_list", form=form or InviteForm(), found=found, filters=filters,
+                       shown=shown, invitations=invitations, waiting=waiting)
 
 
 @bp.get("/members/template.csv")
@@ -496,10 +496,7 @@ def end_pair(mentorship_id):
         try:
             pairing.end(_me(), m, form.reason.data, form.note.data)
         except (services.CoordinatorError, mentorships.MentorshipError) as error:
-            if error.field in form:
-                form[error.field].errors = [*form[error.field].errors, str(error)]
-            else:
-                form.form_errors.append(str(error))
+            refuse_on_field(form, error)
         else:
             flash(f"The pair of {m.mentor.name} and {m.mentee.name} has ended: both are told.", "success")
             return redirect(url_for("coordinator.pairs"), 303)

@@ -7,6 +7,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 
 from .. import ics
+from ..forms import refuse_on_field
 from ..members import services as members
 from ..models import Feedback, Meeting, Mentorship, utcnow
 from ..templating import render_page
@@ -177,10 +178,7 @@ def end(mentorship_id):
         except NotAllowed:
             abort(403)
         except MentorshipError as error:
-            if error.field in form:
-                form[error.field].errors = [*form[error.field].errors, error.message]
-            else:
-                form.form_errors.append(error.message)
+            refuse_on_field(form, error)
         else:
             flash(f"Your mentorship with {partner.name} has ended. {partner.name} is told; "
                   "your history together stays here.", "success")
@@ -203,10 +201,7 @@ def check_in(mentorship_id):
         except NotAllowed:
             abort(403)
         except MentorshipError as error:
-            if error.field in form:
-                form[error.field].errors = [*form[error.field].errors, error.message]
-            else:
-                form.form_errors.append(error.message)
+            refuse_on_field(form, error)
         else:
             flash("Thank you: your check-in is saved, for the coordinators to read.", "success")
             return redirect(url_for("mentorships.pair", mentorship_id=m.id), 303)
@@ -341,14 +336,6 @@ def _closed(page, item, message):
     return redirect(url_for("mentorships.meeting", meeting_id=item.id), 303)
 
 
-def _on_field(form, error):
-    """A refusal on the field it names, with what was typed kept; else above the form."""
-    if error.field and error.field in form:
-        form[error.field].errors = [*form[error.field].errors, error.message]
-    else:
-        form.form_errors.append(error.message)
-
-
 def _partner_of(m):
     return m.mentee if services.role_of(m, _me()) == "mentor" else m.mentor
 
@@ -426,7 +413,7 @@ def schedule(mentorship_id):
         except NotAllowed:
             abort(403)
         except MentorshipError as error:
-            _on_field(form, error)
+            refuse_on_field(form, error)
         else:
             partner = _partner_of(m)
             return _planned(m, meeting, f"The meeting is scheduled: {_when(meeting, partner)}. {partner.name} is told.")
@@ -451,7 +438,7 @@ def reschedule(meeting_id):
         except NotAllowed:
             abort(403)
         except MentorshipError as error:
-            _on_field(form, error)
+            refuse_on_field(form, error)
         else:
             partner = _partner_of(m)
             if changed.sequence == sequence:
@@ -511,7 +498,7 @@ def _log(m, form, meeting=None):
     except NotAllowed:
         abort(403)
     except MentorshipError as error:
-        _on_field(form, error)
+        refuse_on_field(form, error)
         return None
     flash(f"The meeting of {held.held_on:%a %d %b %Y} is logged.", "success")
     return _to_meeting(m.id, held.id)
@@ -562,7 +549,7 @@ def edit_log(meeting_id):
         except NotAllowed:
             abort(403)
         except MentorshipError as error:
-            _on_field(form, error)
+            refuse_on_field(form, error)
         else:
             flash("The log is saved.", "success")
             return _to_meeting(m.id, meeting.id)
@@ -599,7 +586,7 @@ def private_note(meeting_id):
         except NotAllowed:
             abort(403)
         except MentorshipError as error:
-            _on_field(form, error)
+            refuse_on_field(form, error)
         else:
             return _back_to(meeting, "Your private note is saved." if form.private_note.data.strip()
                             else "Your private note is deleted.")
@@ -633,7 +620,7 @@ def feedback(meeting_id):
         except NotAllowed:
             abort(403)
         except MentorshipError as error:
-            _on_field(form, error)
+            refuse_on_field(form, error)
         else:
             who = ("the coordinators only" if form.visibility.data == Feedback.COORDINATORS
                    else f"{page.partner.name} and the coordinators")
