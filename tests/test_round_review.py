@@ -521,3 +521,25 @@ def test_a_locked_pair_that_can_no_longer_be_made_is_named(two_by_two, coordinat
                                                  "them has left the round or was deactivated. Unlock it"):
         review.run(coordinator, r)
     assert pairs_of(r) == {(mel.id, mona.id), (otto.id, max_.id)}  # nothing changed
+
+
+def test_weights_the_matcher_refuses_are_not_kept(two_by_two, coordinator):
+    """Saving weights and re-running is one transaction: a refused run leaves the old weights."""
+    r, mona, max_, mel, otto = two_by_two
+    review.run(coordinator, r)
+    review.set_locked(coordinator, r, proposal(r, mel), True)
+    User.update(active=False).where(User.id == mel.id).execute()
+    with pytest.raises(review.ReviewError, match="The locked pair of Mona Mentor and Mel Mentee cannot stay"):
+        review.save_weights(coordinator, r, matching.Weights(topics=5))
+    assert Round.get_by_id(r.id).weights == "{}"
+    assert not AuditEvent.select().where(AuditEvent.action == "round.weights_saved").exists()
+
+
+def test_a_change_after_publication_is_refused_under_the_lock(two_by_two, coordinator):
+    """The view read the round while matching; another coordinator published since: nothing changes."""
+    r, mona, max_, mel, otto = two_by_two
+    review.run(coordinator, r)
+    Round.update(status=Round.PUBLISHED).where(Round.id == r.id).execute()  # r, as the view read it, says matching
+    with pytest.raises(review.ReviewError, match="This round is published"):
+        review.set_locked(coordinator, r, proposal(r, mel), True)
+    assert not proposal(r, mel).locked

@@ -42,10 +42,19 @@ class ReviewError(Exception):
 
 
 def _require(actor, round_, *statuses):
+    """Only coordinators, and only in ``statuses``. Call it again inside the write lock through
+    ``_still_matching``: the status read by the view may have changed since (another coordinator published)."""
     if not actor.is_coordinator:
         raise ReviewError("Only coordinators can do this.")
     if statuses and round_.status not in statuses:
         raise ReviewError(STATUS_REFUSAL.get(round_.status, "This round cannot be changed now."), "status")
+
+
+def _still_matching(actor, round_):
+    """Inside the write lock: the round as it is now, still in matching (else the refusal in words)."""
+    current = locked(Round.select().where(Round.id == round_.id)).get()
+    _require(actor, current, Round.MATCHING)
+    return current
 
 
 STATUS_REFUSAL = {
@@ -159,6 +168,7 @@ def run(actor, round_):
     """Propose again around the locked pairs: every unlocked proposal is replaced. Returns the Result."""
     _require(actor, round_, Round.MATCHING)
     with write_lock():
+        round_ = _still_matching(actor, round_)
         c = cohort(round_)
         kept = list(locked(RoundProposal.select().where((RoundProposal.round == round_.id) & RoundProposal.locked)))
         result = _propose(round_, c, weights_of(round_), [(p.mentee_id, p.mentor_id) for p in kept])
@@ -193,10 +203,12 @@ def _names(*user_ids):
 
 def set_locked(actor, round_, proposal, locked_):
     _require(actor, round_, Round.MATCHING)
-    RoundProposal.update(locked=locked_).where(RoundProposal.id == proposal.id).execute()
-    proposal.locked = locked_
-    audit.record(actor, "round.proposal_locked" if locked_ else "round.proposal_unlocked", f"round:{round_.id}",
-                 f"mentee user:{proposal.mentee_id}, mentor user:{proposal.mentor_id}")
+    with write_lock():
+        _still_matching(actor, round_)
+        RoundProposal.update(locked=locked_).where(RoundProposal.id == proposal.id).execute()
+        proposal.locked = locked_
+        audit.record(actor, "round.proposal_locked" if locked_ else "round.proposal_unlocked", f"round:{round_.id}",
+                     f"mentee user:{proposal.mentee_id}, mentor user:{proposal.mentor_id}")
     return proposal
 
 
@@ -208,6 +220,7 @@ def forbid(actor, round_, proposal):
         raise ReviewError(f"The pair of {names[proposal.mentor_id]} and {names[proposal.mentee_id]} is locked: "
                           "unlock it before you rule it out.", "locked")
     with write_lock():
+        _still_matching(actor, round_)
         RoundForbidden.insert(round=round_.id, mentee=proposal.mentee_id, mentor=proposal.mentor_id,
                               created_by=actor.id, created_at=utcnow()).on_conflict_ignore().execute()
         RoundProposal.delete().where(RoundProposal.id == proposal.id).execute()
@@ -229,6 +242,7 @@ def swap(actor, round_, a, b):
         raise ReviewError(f"Both mentees already have {names[a.mentor_id]} as mentor: choose pairs with "
                           "different mentors.", "swap")
     with write_lock():
+        _still_matching(actor, round_)
         c = cohort(round_, only={a.mentee_id, a.mentor_id, b.mentee_id, b.mentor_id})
         weights = weights_of(round_)
         scored = {}
@@ -239,7 +253,7 @@ def swap(actor, round_, a, b):
             if found is None:
                 raise ReviewError(f"{names[mentor_id]} cannot mentor {names[p.mentee_id]}: "
                                   f"{_why_not(mentee, mentor, c)}. Nothing was swapped.", "swap")
-            scored[p.id] = (mentor_id, found, _rank(mentee, mentor_id))
+            scored[p.id] = (mentor_id, found, matching.preferred_rank(mentee, mentor_id))
         for p in (a, b):
             mentor_id, (score, reasons), rank = scored[p.id]
             RoundProposal.update(mentor=mentor_id, score=score, reasons=json.dumps(list(reasons)),
@@ -248,10 +262,6 @@ def swap(actor, round_, a, b):
                      f"mentee user:{a.mentee_id} to mentor user:{b.mentor_id}, "
                      f"mentee user:{b.mentee_id} to mentor user:{a.mentor_id}")
     return names
-
-
-def _rank(mentee, mentor_id):
-    return mentee.preferred.index(mentor_id) + 1 if mentor_id in mentee.preferred else None
 
 
 def _why_not(mentee, mentor, c):
@@ -396,10 +406,12 @@ def preview_weights(round_, weights):
 def save_weights(actor, round_, weights):
     """Keep ``weights`` for the round and propose again with them."""
     _require(actor, round_, Round.MATCHING)
-    round_.weights = json.dumps(weights.as_dict(), sort_keys=True)
-    Round.update(weights=round_.weights).where(Round.id == round_.id).execute()
-    audit.record(actor, "round.weights_saved", f"round:{round_.id}", round_.weights)
-    return run(actor, round_)
+    with write_lock():  # one transaction with the run: weights the matcher refused are not kept
+        _still_matching(actor, round_)
+        round_.weights = json.dumps(weights.as_dict(), sort_keys=True)
+        Round.update(weights=round_.weights).where(Round.id == round_.id).execute()
+        audit.record(actor, "round.weights_saved", f"round:{round_.id}", round_.weights)
+        return run(actor, round_)
 
 
 # --- publishing ------------------------------------------------------------------------------------
@@ -416,8 +428,7 @@ def publish(actor, round_, now=None):
     _require(actor, round_, Round.MATCHING)
     now = now or utcnow()
     with write_lock():
-        current = locked(Round.select().where(Round.id == round_.id)).get()
-        _require(actor, current, Round.MATCHING)  # another coordinator may have published meanwhile
+        _still_matching(actor, round_)  # another coordinator may have published meanwhile
         rows = proposals(round_)
         if not rows:
             raise ReviewError("There is no proposal to publish: run the matcher first.", "publish")

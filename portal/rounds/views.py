@@ -4,6 +4,7 @@ from flask_login import login_required
 from jinja2_fragments.flask import render_block
 
 from ..coordinator.views import _me, coordinator_required
+from ..forms import refuse_on_field
 from ..members import services as members
 from ..models import Round
 from ..templating import render_page
@@ -46,21 +47,13 @@ def join(round_id):
     my preferred mentors and whom never to pair me with."""
     round_ = _open_round(round_id)
     entry = services.entry_of(_me(), round_)
-    if entry is not None:
-        topics = services.entry_topics(entry)
-        start = dict(as_mentor=entry.as_mentor, capacity=entry.capacity or 1, offers=topics["offers"],
-                     as_mentee=entry.as_mentee, seeks=topics["seeks"], confirmed=False)
-    else:
-        start = services.profile_defaults(_me())
-    form = JoinForm(data=start)
-    choices = [(t.id, t.name) for t in members.topic_choices(_me())]
-    form.offers.choices = form.seeks.choices = choices
+    form = _join_form(entry)
     if form.validate_on_submit():
         try:
             services.join(_me(), round_, form.as_mentor.data, form.capacity.data, form.offers.data,
                           form.as_mentee.data, form.seeks.data, form.confirmed.data)
         except services.RoundError as error:
-            _field_error(form, error)
+            refuse_on_field(form, error)
         else:
             flash(f"You are {'in' if entry is None else 'still in'} “{round_.name}”: "
                   f"{'your entry is saved' if entry is None else 'your changes are saved'}.", "success")
@@ -68,11 +61,17 @@ def join(round_id):
     return _join_page(round_, entry, form)
 
 
-def _field_error(form, error):
-    if error.field in form:
-        form[error.field].errors = [*form[error.field].errors, error.message]
+def _join_form(entry):
+    """The join form as my entry left it (a place offered shows 1 when I do not mentor yet), or from my profile."""
+    if entry is None:
+        start = services.profile_defaults(_me())
     else:
-        form.form_errors.append(error.message)
+        topics = services.entry_topics(entry)
+        start = dict(as_mentor=entry.as_mentor, capacity=entry.capacity or 1, offers=topics["offers"],
+                     as_mentee=entry.as_mentee, seeks=topics["seeks"], confirmed=False)
+    form = JoinForm(data=start)
+    form.offers.choices = form.seeks.choices = [(t.id, t.name) for t in members.topic_choices(_me())]
+    return form
 
 
 def _join_page(round_, entry, form=None, errors=None, typed=None):
@@ -81,10 +80,7 @@ def _join_page(round_, entry, form=None, errors=None, typed=None):
     typed = typed or {}
     mentor_q = typed.get("mentor_q", request.args.get("mentor_q", ""))[:100]
     other_q = typed.get("other_q", request.args.get("other_q", ""))[:100]
-    if form is None:
-        form = JoinForm(data=dict(services.entry_topics(entry), as_mentor=entry.as_mentor, capacity=entry.capacity,
-                                  as_mentee=entry.as_mentee))
-        form.offers.choices = form.seeks.choices = [(t.id, t.name) for t in members.topic_choices(me)]
+    form = form or _join_form(entry)
     block = request.htmx.target if request.htmx and request.htmx.target in ("mentor_results", "other_results") \
         else None
     return render_page(JOIN, block=block, round=round_, entry=entry, form=form, errors=errors or {},
@@ -189,7 +185,7 @@ def _save_round(form, round_):
         else:
             services.update_round(_me(), round_, **values)
     except services.RoundError as error:
-        _field_error(form, error)
+        refuse_on_field(form, error)
         return False
     flash(f"“{round_.name}” is saved.", "success")
     return True
