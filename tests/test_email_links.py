@@ -376,6 +376,23 @@ def test_a_request_approved_while_the_mentor_is_away_also_waits_for_them(app, pe
     assert R.get().expires_at == back_at + svc.EXPIRY and received_row(people.mentor).due_at == back_at
 
 
+def test_a_new_return_day_moves_what_waits_for_it(app, people):
+    """Held requests follow the return day, later or earlier: their email and their 14 days."""
+    now = utcnow()
+    members.go_away(people.mentor, now=now)
+    req = ask(people, now=now)
+    later = members.away_day(people.mentor, 30, now)
+    members.save_profile(User.get_by_id(people.mentor.id), {"away_until": later})
+    back_later = Profile.get_by_id(people.mentor.id).away_ends_at
+    assert R.get_by_id(req.id).expires_at == back_later + svc.EXPIRY
+    assert received_row(people.mentor).due_at == back_later
+
+    members.save_profile(User.get_by_id(people.mentor.id), {"away_until": None})  # back today after all
+    assert Profile.get_by_id(people.mentor.id).away_ends_at is None
+    assert R.get_by_id(req.id).expires_at - svc.EXPIRY <= utcnow()
+    assert received_row(people.mentor).due_at <= utcnow()
+
+
 def test_away_mentors_come_back_on_their_day_in_their_own_zone(app, client, auth, make_member, people, smtp):
     t = people.topics
     tokyo = make_member(name="Taro Tokyo", email="taro@example.org", offers=[t["Leadership"]], time_zone="Asia/Tokyo")

@@ -396,7 +396,9 @@ def erase(coordinator, member, now=None):
 
 def _forget_suggestions(uid):
     """Their topic suggestions lose their name; one not approved that nobody else uses is deleted."""
-    used = (Topic.id.in_(ProfileTopic.select(ProfileTopic.topic)) | Topic.id.in_(RequestTopic.select(RequestTopic.topic))
-            | Topic.id.in_(MeetingTopic.select(MeetingTopic.topic)))
+    links = (ProfileTopic, RequestTopic, MeetingTopic, RoundEntryTopic)  # every table that points to a topic
+    used = Topic.id.in_(links[0].select(links[0].topic))
+    for link in links[1:]:
+        used |= Topic.id.in_(link.select(link.topic))
     Topic.delete().where((Topic.suggested_by == uid) & (Topic.approved == False) & ~used).execute()  # noqa: E712
     Topic.update(suggested_by=None).where(Topic.suggested_by == uid).execute()

@@ -230,15 +230,19 @@ def check_away(day, zone_name, now):
 def _set_away(user, profile, day, now):
     """Record the return day (None: back now) on ``profile``, saved by the caller, in its write transaction.
 
-    Requests sent while the member was away were announced for their return (``requests.services``):
-    an earlier return brings those announcements forward.
+    Requests sent while the member was away wait for their return (``requests.services``): their
+    announcement is due then, and their 14 days start then. A new return day, earlier or later, moves both.
     """
+    from ..requests.services import EXPIRY  # requests.services imports this module
+
     profile.away_until = day
     profile.away_ends_at = back_at(day, user.time_zone) if day else None
     back = max(profile.away_ends_at or now, now)
-    N = Notification
+    R, N = ConnectionRequest, Notification
+    held = waiting_for(user.id).where(R.expires_at > now + EXPIRY)  # their clock has not started yet
+    R.update(expires_at=back + EXPIRY).where(R.id.in_(held.select(R.id))).execute()
     N.update(due_at=back).where((N.recipient == user.id) & (N.kind == notifications.REQUEST_RECEIVED)
-                                & (N.status == N.PENDING) & (N.due_at > back)).execute()
+                                & (N.status == N.PENDING) & (N.due_at > now)).execute()
     audit.record(user, "profile.away", f"user:{user.id}", f"until {day.isoformat()}" if day else "back")
 
 
