@@ -24,6 +24,7 @@ from portal.auth import services as accounts  # noqa: E402
 from portal.db import bind, database, make_database, migrate  # noqa: E402
 from portal.extensions import limiter  # noqa: E402
 from portal.models import Profile, ProfileLanguage, ProfileTopic, Topic, User  # noqa: E402
+from pagekit import PASSWORD  # noqa: E402
 
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
 
@@ -39,7 +40,6 @@ def cheap_password_hashing():
     yield
     accounts._hasher = real
 REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL")
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="session")
@@ -281,6 +281,18 @@ class Auth:
 @pytest.fixture
 def auth(client):
     return Auth(client)
+
+
+@pytest.fixture
+def coordinator(make_member):
+    return make_member(name="Cora Coordinator", email="cora@example.org", role=User.COORDINATOR)
+
+
+@pytest.fixture
+def as_coordinator(coordinator, auth):
+    """The ``client``, logged in as ``coordinator``."""
+    assert auth.login(coordinator.email).status_code == 302
+    return auth.client
 
 
 class QueryCounter(logging.Handler):

@@ -14,15 +14,11 @@ from portal.notifications import delivery
 from portal.notifications import services as kinds
 from portal.requests import services as requests
 
+from pagekit import page_text
+
 N = Notification
 HELP = "I lead a team of four for the first time and want to do it well."
 SUCCESS = "Our weekly meeting runs itself and I delegate without worrying."
-
-
-def plain(response):
-    """The page as a person reads it: no tags, spaces collapsed."""
-    html = response.get_data(as_text=True)
-    return " ".join(re.sub(r"<[^>]+>", " ", html).replace("&#39;", "'").replace("&amp;", "&").split())
 
 
 @pytest.fixture
@@ -63,7 +59,7 @@ def test_the_list_shows_each_pair_with_its_figures(client, p):
     pair.flagged_at = utcnow()
     pair.save()
     quiet = start(p.max, p.otto, days_ago=2)
-    text = plain(client.get("/coordinator/pairs"))
+    text = page_text(client.get("/coordinator/pairs"))
     last = (utcnow() - dt.timedelta(days=3)).date()
     began = (utcnow() - dt.timedelta(days=20))
     assert (f"Mona Mentor Mel Mentee Active {began:%d %b %Y} 2 {last:%d %b %Y} 4.5 (2 ratings) Not a good fit"
@@ -92,7 +88,7 @@ def test_filters_by_status_name_and_flag(client, p):
     assert shown("?status=all&q=MAX@example") == {ended.id, flagged.id}
     assert shown("?flagged=1") == {flagged.id}
     assert shown("?status=nonsense") == {active.id, flagged.id}
-    assert "No pair matches these filters." in plain(client.get("/coordinator/pairs?q=nobody"))
+    assert "No pair matches these filters." in page_text(client.get("/coordinator/pairs?q=nobody"))
 
 
 def test_a_coordinators_own_pair_shows_what_its_partner_sees(client, p):
@@ -101,7 +97,7 @@ def test_a_coordinators_own_pair_shows_what_its_partner_sees(client, p):
     held(own, p.cora, 4, rating=5)
     held(own, p.otto, 2, rating=1, author=p.otto, visibility=Feedback.COORDINATORS)
     Mentorship.update(flagged_at=utcnow()).where(Mentorship.id == own.id).execute()
-    text = plain(client.get("/coordinator/pairs"))
+    text = page_text(client.get("/coordinator/pairs"))
     assert "5.0 (1 rating) No" in text and "Not a good fit" not in text
     assert 'id="pair-' not in client.get("/coordinator/pairs?flagged=1").get_data(as_text=True)
 
@@ -122,7 +118,7 @@ def test_pages_and_a_constant_number_of_queries(client, p, make_member, count_qu
     with count_queries() as many:
         response = client.get("/coordinator/pairs?page=2")
     assert len(many) == len(few)
-    text = plain(response)
+    text = page_text(response)
     assert "110 pairs · page 2 of 3" in text and "Previous" in text and "Next" in text
     html = response.get_data(as_text=True)
     assert len(re.findall(r'id="pair-\d+"', html)) == pairing.PAGE_SIZE
@@ -149,19 +145,19 @@ def test_members_may_not_see_the_pairs(client, p, auth):
 # --- admin match ----------------------------------------------------------------------------------
 
 def test_searching_each_side_lists_a_few_members_to_choose(client, p):
-    html = client.get("/coordinator/pairs/new?mentor_q=m&mentee_q=otto").get_data(as_text=True)
-    text = plain(client.get("/coordinator/pairs/new?mentor_q=m&mentee_q=otto"))
+    response = client.get("/coordinator/pairs/new?mentor_q=m&mentee_q=otto")
+    html, text = response.get_data(as_text=True), page_text(response)
     # Mentors: members who offer mentoring only (Mel and Otto do not), with their free places.
     assert "Choose Max Mentor max@example.org · 3 free places" in text
     assert "Choose Mona Mentor mona@example.org · 1 free place" in text
     assert "Choose Mel Mentee" not in text.split("Mentee Find")[0]
     assert f'href="/coordinator/pairs/new?mentee={p.otto.id}"' in html
-    assert "No mentor who offers mentoring matches “zzz”" in plain(client.get("/coordinator/pairs/new?mentor_q=zzz"))
+    assert "No mentor who offers mentoring matches “zzz”" in page_text(client.get("/coordinator/pairs/new?mentor_q=zzz"))
 
 
 def test_prefilled_pair_shows_the_score_reasons_and_hints(client, p):
     requests.send_request(p.mel, p.mona, [p.topics["Leadership"].id], HELP, SUCCESS, "video")
-    text = plain(client.get(f"/coordinator/pairs/new?mentor={p.mona.id}&mentee={p.mel.id}"))
+    text = page_text(client.get(f"/coordinator/pairs/new?mentor={p.mona.id}&mentee={p.mel.id}"))
     assert "Chosen: Mona Mentor (mona@example.org)" in text and "Chosen: Mel Mentee (mel@example.org)" in text
     assert "Mona Mentor mentors Mel Mentee" in text
     match = pairing.preview(p.mona, p.mel).match
@@ -188,7 +184,7 @@ def test_matching_starts_the_pair_closes_the_request_tells_both_and_is_audited(c
     assert f"http://portal.test/mentorships/{pair.id}" in mail
     actions = {(e.action, e.target) for e in AuditEvent.select().where(AuditEvent.actor == p.cora.id)}
     assert {("mentorship.matched", f"mentorship:{pair.id}"), ("request.accepted", f"request:{req.id}")} <= actions
-    assert "Mona Mentor now mentors Mel Mentee: both are told." in plain(client.get(response.headers["Location"]))
+    assert "Mona Mentor now mentors Mel Mentee: both are told." in page_text(client.get(response.headers["Location"]))
 
 
 @pytest.mark.parametrize("who, message, field", [
@@ -213,10 +209,10 @@ def test_pairs_the_rules_refuse_say_why(client, p, who, message, field):
 
 def test_no_second_active_pair_and_no_deactivated_member(client, p):
     start(p.max, p.otto)
-    assert "Max Mentor and Otto Other already have an active mentorship." in plain(
+    assert "Max Mentor and Otto Other already have an active mentorship." in page_text(
         client.post("/coordinator/pairs/new", data={"mentor": p.max.id, "mentee": p.otto.id}))
     User.update(active=False).where(User.id == p.mel.id).execute()
-    assert "Mel Mentee is deactivated: reactivate them first." in plain(
+    assert "Mel Mentee is deactivated: reactivate them first." in page_text(
         client.post("/coordinator/pairs/new", data={"mentor": p.max.id, "mentee": p.mel.id}))
     assert Mentorship.select().count() == 1
 
@@ -224,11 +220,11 @@ def test_no_second_active_pair_and_no_deactivated_member(client, p):
 def test_a_full_mentor_needs_the_explicit_override(client, p):
     start(p.mona, p.otto)  # Mona's one place is taken
     page = client.get(f"/coordinator/pairs/new?mentor={p.mona.id}&mentee={p.mel.id}")
-    assert "Mona Mentor is at capacity: 1 of 1 mentee place taken." in plain(page)
+    assert "Mona Mentor is at capacity: 1 of 1 mentee place taken." in page_text(page)
     assert 'name="over_capacity"' in page.get_data(as_text=True)
     refused = client.post("/coordinator/pairs/new", data={"mentor": p.mona.id, "mentee": p.mel.id})
     assert ("Mona Mentor is at capacity: 1 of 1 mentee place taken. Tick “Match anyway” to go over it."
-            in plain(refused))
+            in page_text(refused))
     assert 'aria-describedby="over_capacity-error"' in refused.get_data(as_text=True)
     assert Mentorship.select().where(Mentorship.mentee == p.mel.id).count() == 0
     done = client.post("/coordinator/pairs/new", data={"mentor": p.mona.id, "mentee": p.mel.id,
@@ -273,7 +269,7 @@ def test_a_coordinator_ends_a_pair_with_a_reason_and_a_note(client, p, mailbox, 
     # The partners read who ended it, and the note, on their pair's page.
     auth.logout()
     auth.login("mel@example.org")
-    text = plain(client.get(f"/mentorships/{pair.id}"))
+    text = page_text(client.get(f"/mentorships/{pair.id}"))
     assert "Cora Coordinator ended it on" in text
     assert "The note of Cora Coordinator, a coordinator: Mona moves to another program." in text
 
@@ -282,10 +278,10 @@ def test_ending_needs_a_reason_and_a_note_and_keeps_what_was_typed(client, p):
     pair = start(p.mona, p.mel)
     response = client.post(f"/coordinator/pairs/{pair.id}/end", data={"reason": "", "note": "Half a thought"})
     assert response.status_code == 200
-    assert "Choose why the mentorship ends." in plain(response)
+    assert "Choose why the mentorship ends." in page_text(response)
     assert "Half a thought</textarea>" in response.get_data(as_text=True)
     response = client.post(f"/coordinator/pairs/{pair.id}/end", data={"reason": "other", "note": "  "})
-    assert "Say in a few words why you end this pair: both partners read it." in plain(response)
+    assert "Say in a few words why you end this pair: both partners read it." in page_text(response)
     assert Mentorship.get_by_id(pair.id).status == Mentorship.ACTIVE
     assert N.select().where(N.kind == kinds.MENTORSHIP_ENDED).count() == 0
 
@@ -293,16 +289,16 @@ def test_ending_needs_a_reason_and_a_note_and_keeps_what_was_typed(client, p):
 def test_ending_an_ended_pair_or_ones_own_pair_is_refused(client, p):
     pair = start(p.mona, p.mel)
     mentorships.end_mentorship(p.mel, pair, "goals_met")
-    assert "This pair has already ended (Goals met)." in plain(client.get(f"/coordinator/pairs/{pair.id}/end"))
+    assert "This pair has already ended (Goals met)." in page_text(client.get(f"/coordinator/pairs/{pair.id}/end"))
     response = client.post(f"/coordinator/pairs/{pair.id}/end", data={"reason": "other", "note": "Again"})
-    assert "This pair has already ended (Goals met)." in plain(response)
+    assert "This pair has already ended (Goals met)." in page_text(response)
     assert Mentorship.get_by_id(pair.id).end_reason == "goals_met"
     with pytest.raises(mentorships.MentorshipError, match="This mentorship has already ended."):
         pairing.end(p.cora, pair, "other", "Again")
     own = start(p.cora, p.otto)
-    assert "This is your own pair" in plain(client.get(f"/coordinator/pairs/{own.id}/end"))
+    assert "This is your own pair" in page_text(client.get(f"/coordinator/pairs/{own.id}/end"))
     response = client.post(f"/coordinator/pairs/{own.id}/end", data={"reason": "other", "note": "Mine"})
-    assert "This is your own pair" in plain(response)
+    assert "This is your own pair" in page_text(response)
     with pytest.raises(CoordinatorError, match="This is your own pair: end it from your pair’s page, as its partner."):
         pairing.end(p.cora, own, "other", "Mine")
     assert Mentorship.get_by_id(own.id).status == Mentorship.ACTIVE

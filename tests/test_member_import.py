@@ -14,38 +14,25 @@ from portal.coordinator.services import CoordinatorError
 from portal.models import AuditEvent, Invitation, User, utcnow
 from portal.notifications import sweep
 
+from pagekit import page_text
+
 I = Invitation  # noqa: E741
 
 
-def text(response):
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))).split())
-
-
 @pytest.fixture
-def cora(make_member):
-    return make_member(name="Cora Coordinator", email="cora@example.org", role=User.COORDINATOR)
-
-
-@pytest.fixture
-def browser(app, cora, auth):
-    assert auth.login(cora.email).status_code == 302
-    return auth.client
-
-
-@pytest.fixture
-def known(make_member, cora):
+def known(make_member, coordinator):
     """A member and a pending invitation, for duplicates."""
     make_member(name="Mia Member", email="mia@example.org")
-    I.create(email="ivy@example.org", name="Ivy", invited_by=cora)
+    I.create(email="ivy@example.org", name="Ivy", invited_by=coordinator)
 
 
 def results(preview):
     return [(e.line, e.email, e.status, e.reason) for e in preview.entries]
 
 
-def csv_upload(browser, content, name="members.csv", role="member"):
+def csv_upload(as_coordinator, content, name="members.csv", role="member"):
     data = content.encode("utf-8") if isinstance(content, str) else content
-    return browser.post("/coordinator/members/import", data={"file": (io.BytesIO(data), name), "role": role},
+    return as_coordinator.post("/coordinator/members/import", data={"file": (io.BytesIO(data), name), "role": role},
                         content_type="multipart/form-data")
 
 
@@ -133,10 +120,10 @@ def test_lists_over_the_limits_are_refused_with_the_limit(db):
 
 # --- the pages: preview, then confirm -----------------------------------------
 
-def test_upload_previews_every_row_and_writes_nothing(browser, known, db):
-    response = csv_upload(browser, "email,name,role\nada@example.org,Ada,member\nmia@example.org,Mia,member\n"
+def test_upload_previews_every_row_and_writes_nothing(as_coordinator, known, db):
+    response = csv_upload(as_coordinator, "email,name,role\nada@example.org,Ada,member\nmia@example.org,Mia,member\n"
                                    "bad@,Bad,member\n")
-    page = text(response)
+    page = page_text(response)
     assert response.status_code == 200 and "Nothing has been written yet." in page
     assert "2 ada@example.org Ada member will be invited" in page
     assert "3 mia@example.org Mia member duplicate : Already a member." in page
@@ -145,12 +132,12 @@ def test_upload_previews_every_row_and_writes_nothing(browser, known, db):
     assert I.select().count() == 1 and AuditEvent.select().where(AuditEvent.action == "member.invited").count() == 0
 
 
-def test_confirm_invites_the_good_rows_at_once_and_their_emails_arrive(browser, known, db, embedded, mailbox):
-    preview = csv_upload(browser, "email,name,role\nada@example.org,Ada,member\nmia@example.org,Mia,member\n"
+def test_confirm_invites_the_good_rows_at_once_and_their_emails_arrive(as_coordinator, known, db, embedded, mailbox):
+    preview = csv_upload(as_coordinator, "email,name,role\nada@example.org,Ada,member\nmia@example.org,Mia,member\n"
                                   "grace@example.org,Grace,coordinator\nbad@,Bad,member\n")
-    response = browser.post("/coordinator/members/import/confirm", data=confirm_form(preview))
+    response = as_coordinator.post("/coordinator/members/import/confirm", data=confirm_form(preview))
     assert response.status_code == 303 and response.headers["Location"] == "/coordinator/members"
-    page = text(browser.get("/coordinator/members"))
+    page = page_text(as_coordinator.get("/coordinator/members"))
     assert "Invited 2 people: their invitations go out in a moment; 2 rows left out." in page
     created = {i.email: i for i in I.select().where(I.email.in_(["ada@example.org", "grace@example.org"]))}
     assert created["grace@example.org"].role == "coordinator" and created["ada@example.org"].name == "Ada"
@@ -163,44 +150,44 @@ def test_confirm_invites_the_good_rows_at_once_and_their_emails_arrive(browser, 
     assert invited == 2 and imported.detail == "2 invited, 1 duplicates, 1 invalid"
 
 
-def test_a_row_made_a_duplicate_after_the_preview_stops_the_whole_import(browser, make_member, db):
-    preview = csv_upload(browser, "email,name\nada@example.org,Ada\nalan@example.org,Alan\n")
+def test_a_row_made_a_duplicate_after_the_preview_stops_the_whole_import(as_coordinator, make_member, db):
+    preview = csv_upload(as_coordinator, "email,name\nada@example.org,Ada\nalan@example.org,Alan\n")
     make_member(name="Alan Already", email="alan@example.org")  # joined meanwhile
-    response = browser.post("/coordinator/members/import/confirm", data=confirm_form(preview))
-    page = text(response)
+    response = as_coordinator.post("/coordinator/members/import/confirm", data=confirm_form(preview))
+    page = page_text(response)
     assert response.status_code == 200
     assert "Nothing was imported: the list changed since the preview" in page
     assert "3 alan@example.org Alan member duplicate : Already a member." in page
     assert I.select().count() == 0 and AuditEvent.select().where(AuditEvent.action == "member.invited").count() == 0
     # The preview shown again is the new one: confirming it invites the rest.
-    assert browser.post("/coordinator/members/import/confirm", data=confirm_form(response)).status_code == 303
+    assert as_coordinator.post("/coordinator/members/import/confirm", data=confirm_form(response)).status_code == 303
     assert [i.email for i in I.select()] == ["ada@example.org"]
 
 
-def test_a_list_changed_in_the_form_is_checked_again(browser, db):
-    preview = csv_upload(browser, "email,name\nada@example.org,Ada\n")
+def test_a_list_changed_in_the_form_is_checked_again(as_coordinator, db):
+    preview = csv_upload(as_coordinator, "email,name\nada@example.org,Ada\n")
     form = dict(confirm_form(preview), source="email,name\nada@example.org,Ada\nmallory@example.org,Mal\n")
-    response = browser.post("/coordinator/members/import/confirm", data=form)
-    assert "the list changed since the preview" in text(response) and I.select().count() == 0
+    response = as_coordinator.post("/coordinator/members/import/confirm", data=form)
+    assert "the list changed since the preview" in page_text(response) and I.select().count() == 0
 
 
-def test_pasted_list_previews_with_the_chosen_role_and_keeps_the_text_on_errors(browser, db):
-    response = browser.post("/coordinator/members/import", data={"emails": "", "role": "member"})
-    assert "Paste email addresses, or choose a CSV file." in text(response) and I.select().count() == 0
+def test_pasted_list_previews_with_the_chosen_role_and_keeps_the_text_on_errors(as_coordinator, db):
+    response = as_coordinator.post("/coordinator/members/import", data={"emails": "", "role": "member"})
+    assert "Paste email addresses, or choose a CSV file." in page_text(response) and I.select().count() == 0
     typed = "a" * (imports.MAX_BYTES + 1)
-    response = browser.post("/coordinator/members/import", data={"emails": typed, "role": "member"})
-    assert "larger than 1 MB" in text(response) and typed in response.get_data(as_text=True)
-    response = browser.post("/coordinator/members/import",
+    response = as_coordinator.post("/coordinator/members/import", data={"emails": typed, "role": "member"})
+    assert "larger than 1 MB" in page_text(response) and typed in response.get_data(as_text=True)
+    response = as_coordinator.post("/coordinator/members/import",
                             data={"emails": "Ada <ada@example.org>\ngrace@example.org", "role": "coordinator"})
-    page = text(response)
+    page = page_text(response)
     assert "1 ada@example.org Ada coordinator will be invited" in page and "Invite 2 people" in page
-    assert browser.post("/coordinator/members/import/confirm", data=confirm_form(response)).status_code == 303
+    assert as_coordinator.post("/coordinator/members/import/confirm", data=confirm_form(response)).status_code == 303
     assert sorted((i.email, i.role) for i in I.select()) == [("ada@example.org", "coordinator"),
                                                              ("grace@example.org", "coordinator")]
 
 
-def test_the_csv_template_downloads_and_imports_cleanly(browser, db):
-    response = browser.get("/coordinator/members/template.csv")
+def test_the_csv_template_downloads_and_imports_cleanly(as_coordinator, db):
+    response = as_coordinator.get("/coordinator/members/template.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
     preview = imports.check(imports.read_csv(response.get_data(as_text=True)))
@@ -252,36 +239,36 @@ def test_command_refuses_an_unreadable_file(app, runner, tmp_path, db):
 
 # --- invitation emails, out of the request ------------------------------------
 
-def invite_one(browser, email="nina@example.org"):
-    return browser.post("/coordinator/members", data={"email": email, "name": "Nina", "role": "member"})
+def invite_one(as_coordinator, email="nina@example.org"):
+    return as_coordinator.post("/coordinator/members", data={"email": email, "name": "Nina", "role": "member"})
 
 
-def test_single_invitation_goes_through_the_worker_and_the_page_says_sent(browser, db, embedded, smtp):
-    assert invite_one(browser).status_code == 302
+def test_single_invitation_goes_through_the_worker_and_the_page_says_sent(as_coordinator, db, embedded, smtp):
+    assert invite_one(as_coordinator).status_code == 302
     jobs.drain()  # the request only enqueued it
     [message] = [m for m in smtp.messages() if "nina@example.org" in m["To"]]
     assert "/invite/" in message.get_body(preferencelist=("plain",)).get_content()
     invitation = I.get(I.email == "nina@example.org")
     assert invitation.send_status == I.SENT and invitation.sent_at is not None
-    assert re.search(r"nina@example.org .* sent ", text(browser.get("/coordinator/members")))
+    assert re.search(r"nina@example.org .* sent ", page_text(as_coordinator.get("/coordinator/members")))
 
 
-def test_a_refused_invitation_shows_the_server_answer_and_resend_sends_it(browser, db, embedded, smtp):
+def test_a_refused_invitation_shows_the_server_answer_and_resend_sends_it(as_coordinator, db, embedded, smtp):
     smtp.rcpt = ["550 5.1.1 <nina@example.org>: mailbox unavailable"]
-    invite_one(browser)
+    invite_one(as_coordinator)
     invitation = I.get(I.email == "nina@example.org")
     jobs.drain()
     invitation = I.get_by_id(invitation.id)
     assert invitation.send_status == I.FAILED and "550 5.1.1" in invitation.send_error
-    page = text(browser.get("/coordinator/members"))
+    page = page_text(as_coordinator.get("/coordinator/members"))
     assert "failed : 550 5.1.1 <nina@example.org>: mailbox unavailable" in page
-    assert browser.post(f"/coordinator/invitations/{invitation.id}/resend").status_code == 302
+    assert as_coordinator.post(f"/coordinator/invitations/{invitation.id}/resend").status_code == 302
     jobs.drain()
     assert I.get_by_id(invitation.id).send_status == I.SENT and len(smtp.received) == 1
     assert AuditEvent.select().where(AuditEvent.action == "invitation.resent").count() == 1
 
 
-def test_try_later_keeps_it_waiting_and_a_later_sweep_sends_it(app, browser, db, smtp):
+def test_try_later_keeps_it_waiting_and_a_later_sweep_sends_it(app, as_coordinator, db, smtp):
     smtp.data = ["451 4.7.1 Greylisted, try again later"]
     sent = []
     with app.test_request_context():
@@ -290,7 +277,7 @@ def test_try_later_keeps_it_waiting_and_a_later_sweep_sends_it(app, browser, db,
     assert invitations.deliver(invitation.id, now) == I.PENDING
     row = I.get_by_id(invitation.id)
     assert row.send_attempts == 1 and "451 4.7.1" in row.send_error and row.send_due_at > now
-    assert "waiting to be sent (last try: 451 4.7.1" in text(browser.get("/coordinator/members"))
+    assert "waiting to be sent (last try: 451 4.7.1" in page_text(as_coordinator.get("/coordinator/members"))
     assert sweep.sweep(now, enqueue=lambda i: None, enqueue_invitation=sent.append).invitations == 0
     later = now + dt.timedelta(minutes=2)
     assert sweep.sweep(later, enqueue=lambda i: None, enqueue_invitation=sent.append).invitations == 1
@@ -300,12 +287,12 @@ def test_try_later_keeps_it_waiting_and_a_later_sweep_sends_it(app, browser, db,
     assert len(smtp.received) == 1 and invitations.deliver(invitation.id, later) is None  # never twice
 
 
-def test_a_broker_that_is_down_loses_no_invitation(app, cora, db):
+def test_a_broker_that_is_down_loses_no_invitation(app, coordinator, db):
     def down(invitation_id):
         raise ConnectionError("broker unreachable")
 
     with app.test_request_context():
-        invitation = I.create(email="nina@example.org", invited_by=cora)
+        invitation = I.create(email="nina@example.org", invited_by=coordinator)
         assert invitations.hand_over([invitation.id], enqueue=down) == 0
     assert I.get_by_id(invitation.id).claimed_until is None
     sent = []
@@ -326,9 +313,9 @@ def invitations_invite(actor, email, sent):
     return invitation
 
 
-def test_an_invitation_whose_worker_died_mid_send_is_sent_again(app, cora, db, smtp):
+def test_an_invitation_whose_worker_died_mid_send_is_sent_again(app, coordinator, db, smtp):
     now = utcnow()
-    invitation = I.create(email="nina@example.org", invited_by=cora, send_status=I.SENDING, send_attempts=1,
+    invitation = I.create(email="nina@example.org", invited_by=coordinator, send_status=I.SENDING, send_attempts=1,
                           claimed_until=now - dt.timedelta(seconds=1))
     sent = []
     assert sweep.sweep(now, enqueue=lambda i: None, enqueue_invitation=sent.append).invitations == 1
@@ -339,8 +326,8 @@ def test_an_invitation_whose_worker_died_mid_send_is_sent_again(app, cora, db, s
     assert I.get_by_id(invitation.id).send_attempts == 2
 
 
-def test_an_accepted_invitation_is_not_sent(app, cora, db, smtp):
-    invitation = I.create(email="nina@example.org", invited_by=cora, accepted_at=utcnow())
+def test_an_accepted_invitation_is_not_sent(app, coordinator, db, smtp):
+    invitation = I.create(email="nina@example.org", invited_by=coordinator, accepted_at=utcnow())
     with app.app_context():
         assert invitations.deliver(invitation.id) is None
     assert smtp.received == []

@@ -54,7 +54,8 @@ from portal.models import (
 from portal.notifications import services as notifications
 from portal.requests import services as requests
 
-PASSWORD = "correct horse battery"
+from pagekit import PASSWORD, log_in
+
 HELP = "I lead a team of four for the first time and want to do it well."
 SUCCESS = "Our weekly meeting runs itself and I delegate without worrying."
 R = ConnectionRequest
@@ -136,14 +137,8 @@ def s(make_member, topics, db):
     return c
 
 
-def login(app, user, password=PASSWORD):
-    client = app.test_client()
-    assert client.post("/login", data={"email": user.email, "password": password}).status_code == 302
-    return client
-
-
 def exported(app, user):
-    response = login(app, user).get("/profile/data.json")
+    response = log_in(app, user).get("/profile/data.json")
     assert response.status_code == 200
     return response, json.loads(response.get_data(as_text=True))
 
@@ -215,7 +210,7 @@ def test_nothing_of_another_member_leaks_into_my_export(app, s):
 
 
 def test_the_export_runs_a_constant_number_of_queries(app, s, count_queries):
-    client = login(app, s.mia)
+    client = log_in(app, s.mia)
     with count_queries() as few:
         assert client.get("/profile/data.json").status_code == 200
     add_meetings(s, s.pair, s.mia, s.pia, 6)
@@ -226,7 +221,7 @@ def test_the_export_runs_a_constant_number_of_queries(app, s, count_queries):
 
 
 def test_your_data_is_offered_from_my_profile_pages(app, s):
-    client = login(app, s.mia)
+    client = log_in(app, s.mia)
     page = client.get("/profile/edit").get_data(as_text=True)
     assert 'href="/profile/data.json"' in page and 'href="/profile/delete"' in page
     assert "#your-data" in client.get(f"/members/{s.mia.id}").get_data(as_text=True)
@@ -236,7 +231,7 @@ def test_your_data_is_offered_from_my_profile_pages(app, s):
 # --- asking for deletion -----------------------------------------------------------------------------
 
 def test_a_wrong_password_says_so_on_the_field_and_changes_nothing(app, s):
-    client = login(app, s.mia)
+    client = log_in(app, s.mia)
     before = Notification.select().count()
     page = client.post("/profile/delete", data={"password": "not my password at all"}).get_data(as_text=True)
     assert "That is not your password. Nothing has changed" in page
@@ -248,7 +243,7 @@ def test_a_wrong_password_says_so_on_the_field_and_changes_nothing(app, s):
 
 
 def test_asking_records_the_request_tells_coordinators_and_can_be_cancelled(app, s):
-    client = login(app, s.mia)
+    client = log_in(app, s.mia)
     page = client.get("/profile/delete").get_data(as_text=True)
     assert "personal data is erased" in page and "statistics keep their counts" in page
     response = client.post("/profile/delete", data={"password": PASSWORD})
@@ -271,12 +266,12 @@ def test_asking_records_the_request_tells_coordinators_and_can_be_cancelled(app,
     actions = [e.action for e in AuditEvent.select().where(AuditEvent.actor == s.mia.id).order_by(AuditEvent.id)]
     assert actions[-2:] == ["account.deletion_requested", "account.deletion_cancelled"]
     # Nothing waits for coordinators any more: the email has nothing left to tell.
-    assert "No deletion waiting" in login(app, s.cora).get("/coordinator/deletions").get_data(as_text=True)
+    assert "No deletion waiting" in log_in(app, s.cora).get("/coordinator/deletions").get_data(as_text=True)
 
 
 def test_a_coordinator_lists_pending_deletions_and_confirms_one(app, s):
     privacy.request_deletion(s.mia, PASSWORD)
-    coordinator = login(app, s.cora)
+    coordinator = log_in(app, s.cora)
     page = coordinator.get("/coordinator/deletions").get_data(as_text=True)
     row = page.split(f'id="deletion-{s.mia.id}"')[1].split("</tr>")[0]
     assert "Mia Member" in row
@@ -292,7 +287,7 @@ def test_a_coordinator_lists_pending_deletions_and_confirms_one(app, s):
 
 def test_the_deletions_page_runs_a_constant_number_of_queries(app, s, count_queries):
     privacy.request_deletion(s.mia, PASSWORD)
-    coordinator = login(app, s.carl)
+    coordinator = log_in(app, s.carl)
     with count_queries() as one:
         assert "Mia Member" in coordinator.get("/coordinator/deletions").get_data(as_text=True)
     for member in (s.pia, s.rex, s.otto, s.olga):
@@ -305,15 +300,15 @@ def test_the_deletions_page_runs_a_constant_number_of_queries(app, s, count_quer
 
 def test_a_coordinator_cannot_confirm_their_own_and_a_member_not_pending_is_not_found(app, s):
     privacy.request_deletion(s.cora, PASSWORD)
-    cora = login(app, s.cora)
+    cora = log_in(app, s.cora)
     assert "another coordinator confirms it" in cora.get("/coordinator/deletions").get_data(as_text=True)
     assert cora.post(f"/coordinator/deletions/{s.cora.id}/confirm").status_code == 403
     with pytest.raises(privacy.NotAllowed):
         privacy.erase(s.cora, s.cora)
     assert User.get_by_id(s.cora.id).deleted_at is None
     assert cora.post(f"/coordinator/deletions/{s.mia.id}/confirm").status_code == 404
-    assert login(app, s.mia).get("/coordinator/deletions").status_code == 403
-    login(app, s.carl).post(f"/coordinator/deletions/{s.cora.id}/confirm")
+    assert log_in(app, s.mia).get("/coordinator/deletions").status_code == 403
+    log_in(app, s.carl).post(f"/coordinator/deletions/{s.cora.id}/confirm")
     assert User.get_by_id(s.cora.id).role == User.MEMBER and User.get_by_id(s.cora.id).deleted_at is not None
 
 
@@ -556,12 +551,12 @@ def test_partners_and_requesters_are_told_and_meetings_to_come_are_cancelled(app
     to_rex = Notification.get((Notification.recipient == s.rex.id) & (Notification.kind == "request_answered"))
     assert to_rex.subject == "Mia Member declined your request"
     # Pia's page: the pair has ended, her partner is a former member, the goals stay.
-    page = login(app, s.pia).get(f"/mentorships/{s.pair.id}").get_data(as_text=True)
+    page = log_in(app, s.pia).get(f"/mentorships/{s.pair.id}").get_data(as_text=True)
     assert "Former member" in page and "Mia Member" not in page and "Lead my team with care." in page
 
 
 def test_after_the_erasure_no_login_works_and_sessions_have_ended(app, s):
-    client = login(app, s.mia)
+    client = log_in(app, s.mia)
     privacy.request_deletion(s.mia, PASSWORD)
     privacy.erase(s.cora, User.get_by_id(s.mia.id))
     response = client.get("/profile/edit")
@@ -574,6 +569,19 @@ def test_after_the_erasure_no_login_works_and_sessions_have_ended(app, s):
         accounts.authenticate("mia@example.org", PASSWORD)
     with pytest.raises(accounts.AccountError, match="deleted"):
         accounts.set_active(s.cora, User.get_by_id(s.mia.id), True)
+
+
+def test_a_suggestion_someone_else_chose_in_a_round_stays(app, s):
+    """Mia's unapproved topic is used by Olga's round entry only: erasing Mia keeps it for Olga."""
+    idea = Topic.create(name="Mia's round idea", approved=False, suggested_by=s.mia)
+    day = utcnow().date()
+    r = Round.create(name="Spring", opens_on=day, closes_on=day, starts_on=day, length_weeks=12, status=Round.OPEN)
+    entry = RoundEntry.create(round=r, user=s.olga, as_mentee=True)
+    RoundEntryTopic.create(entry=entry, topic=idea, kind="seeks")
+    privacy.request_deletion(s.mia, PASSWORD)
+    privacy.erase(s.cora, User.get_by_id(s.mia.id))
+    assert Topic.get_by_id(idea.id).suggested_by_id is None
+    assert [link.topic_id for link in RoundEntryTopic.select().where(RoundEntryTopic.entry == entry.id)] == [idea.id]
 
 
 def test_the_dashboard_keeps_its_counts(app, s):

@@ -27,7 +27,8 @@ from portal.notifications import delivery, sweep
 from portal.rounds import news, services
 from portal.rounds.services import RoundError
 
-PASSWORD = "correct horse battery"
+from pagekit import log_in
+
 TODAY = utcnow().date()
 
 
@@ -43,12 +44,6 @@ def p(make_member, topics, db):
     c.ida = make_member(name="Ida Incomplete", email="ida@example.org", completed=False)
     c.dee = make_member(name="Dee Deactivated", email="dee@example.org", active=False)
     return c
-
-
-def login(app, user):
-    client = app.test_client()
-    assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
-    return client
 
 
 def make_round(p, status=Round.DRAFT, name="Spring", opens=0, closes=14, starts=21, weeks=26):
@@ -107,7 +102,7 @@ def test_one_entry_per_member_and_round_one_proposal_per_mentee(p, db):
 # --- coordinators: creating and editing ---------------------------------------------------------------
 
 def test_a_coordinator_creates_a_round_that_stays_a_draft(app, p):
-    cora = login(app, p.cora)
+    cora = log_in(app, p.cora)
     response = cora.post("/coordinator/rounds/new", data=round_form())
     assert response.status_code == 303
     r = Round.get(Round.name == "Spring 2027")
@@ -116,7 +111,7 @@ def test_a_coordinator_creates_a_round_that_stays_a_draft(app, p):
     assert "Spring 2027" in page and "Draft" in page and "Open sign-ups" in page
     assert AuditEvent.get(AuditEvent.action == "round.created").target == f"round:{r.id}"
     # Members do not see a draft.
-    assert "Spring 2027" not in text(login(app, p.mel).get("/rounds"))
+    assert "Spring 2027" not in text(log_in(app, p.mel).get("/rounds"))
 
 
 @pytest.mark.parametrize("changes, field, message", [
@@ -133,7 +128,7 @@ def test_a_coordinator_creates_a_round_that_stays_a_draft(app, p):
 ])
 def test_a_round_with_a_mistake_says_which_field_and_keeps_what_was_typed(app, p, changes, field, message):
     make_round(p, name="Spring 2026")
-    response = login(app, p.cora).post("/coordinator/rounds/new", data=round_form(**changes))
+    response = log_in(app, p.cora).post("/coordinator/rounds/new", data=round_form(**changes))
     page = text(response)
     assert response.status_code == 200 and message in error_of(page, field)
     assert Round.select().count() == 1
@@ -144,7 +139,7 @@ def test_a_round_with_a_mistake_says_which_field_and_keeps_what_was_typed(app, p
 
 def test_a_round_is_edited_while_draft_or_open_only(app, p):
     r = make_round(p, Round.OPEN)
-    cora = login(app, p.cora)
+    cora = log_in(app, p.cora)
     assert cora.post(f"/coordinator/rounds/{r.id}/edit", data=round_form(name="Spring renamed")).status_code == 303
     assert Round.get_by_id(r.id).name == "Spring renamed"
     Round.update(status=Round.MATCHING).where(Round.id == r.id).execute()
@@ -158,7 +153,7 @@ def test_a_round_is_edited_while_draft_or_open_only(app, p):
 # --- coordinators: moving a round along ----------------------------------------------------------------
 
 def move(app, p, r, to):
-    response = login(app, p.cora).post(f"/coordinator/rounds/{r.id}/status", data={"to": to}, follow_redirects=True)
+    response = log_in(app, p.cora).post(f"/coordinator/rounds/{r.id}/status", data={"to": to}, follow_redirects=True)
     return Round.get_by_id(r.id), text(response)
 
 
@@ -216,17 +211,17 @@ def test_a_draft_whose_closing_day_has_passed_is_not_opened_but_sign_ups_can_reo
 
 def test_members_cannot_run_rounds(app, p):
     r = make_round(p)
-    mel = login(app, p.mel)
+    mel = log_in(app, p.mel)
     for path in ("/coordinator/rounds", "/coordinator/rounds/new", f"/coordinator/rounds/{r.id}/edit"):
         assert mel.get(path).status_code == 403
     assert mel.post(f"/coordinator/rounds/{r.id}/status", data={"to": "open"}).status_code == 403
     assert Round.get_by_id(r.id).status == Round.DRAFT
-    assert login(app, p.cora).post("/coordinator/rounds/999999/status", data={"to": "open"}).status_code == 404
+    assert log_in(app, p.cora).post("/coordinator/rounds/999999/status", data={"to": "open"}).status_code == 404
 
 
 def test_the_rounds_list_counts_mentors_places_and_mentees_in_constant_queries(app, p, make_member, topics,
                                                                                 count_queries):
-    cora = login(app, p.cora)
+    cora = log_in(app, p.cora)
     r = make_round(p, Round.OPEN)
     join_as(p, p.mona, r, mentor=True, capacity=3, offers=["Leadership"], mentee=True, seeks=["Python"])
     join_as(p, p.mel, r, mentee=True, seeks=["Leadership"])
@@ -247,7 +242,7 @@ def test_the_rounds_list_counts_mentors_places_and_mentees_in_constant_queries(a
 # --- members: opting in ----------------------------------------------------------------------------------
 
 def test_only_an_open_round_can_be_joined(app, p):
-    mel = login(app, p.mel)
+    mel = log_in(app, p.mel)
     for status in (Round.DRAFT, Round.MATCHING, Round.PUBLISHED, Round.CLOSED):
         r = make_round(p, status, name=status)
         assert mel.get(f"/rounds/{r.id}/join").status_code == 404
@@ -256,7 +251,7 @@ def test_only_an_open_round_can_be_joined(app, p):
 
 
 def test_the_join_page_starts_from_my_profile_and_the_navigation_shows_the_round(app, p):
-    mona = login(app, p.mona)
+    mona = log_in(app, p.mona)
     assert "Pairing round" not in text(mona.get("/mentors"))
     r = make_round(p, Round.OPEN)
     assert 'href="/rounds"' in text(mona.get("/mentors"))
@@ -270,7 +265,7 @@ def test_the_join_page_starts_from_my_profile_and_the_navigation_shows_the_round
 
 def test_a_member_joins_as_mentor_and_mentee_on_different_topics(app, p):
     r = make_round(p, Round.OPEN)
-    mona = login(app, p.mona)
+    mona = log_in(app, p.mona)
     response = mona.post(f"/rounds/{r.id}/join", data={
         "as_mentor": "y", "capacity": "2", "offers": [str(p.t["Leadership"].id)], "as_mentee": "y",
         "seeks": [str(p.t["Python"].id)], "confirmed": "y"})
@@ -302,7 +297,7 @@ def test_an_entry_with_a_mistake_says_which_field_and_keeps_what_was_typed(app, 
         if key in data:
             data[key] = [str(p.t[name].id) for name in data[key]]
     data = {k: v for k, v in data.items() if v is not None}
-    response = login(app, p.mona).post(f"/rounds/{r.id}/join", data=data)
+    response = log_in(app, p.mona).post(f"/rounds/{r.id}/join", data=data)
     page = text(response)
     assert response.status_code == 200 and message in error_of(page, field)
     assert not RoundEntry.select().exists()
@@ -326,7 +321,7 @@ def test_a_member_changes_and_withdraws_their_entry_while_the_round_is_open(app,
     assert RoundEntry.select().where(RoundEntry.user == p.mel.id).count() == 1
     assert not RoundPreference.select().exists()
     assert AuditEvent.get(AuditEvent.action == "round.entry_changed").detail == "as mentor, capacity 1"
-    mel = login(app, p.mel)
+    mel = log_in(app, p.mel)
     response = mel.post(f"/rounds/{r.id}/leave", follow_redirects=True)
     assert "You have left “Spring”" in text(response)
     assert not RoundEntry.select().where(RoundEntry.user == p.mel.id).exists()
@@ -356,7 +351,7 @@ def ranked(p):
 
 
 def test_a_mentee_names_up_to_three_mentors_in_order(app, p, cohort):
-    mel = login(app, p.mel)
+    mel = log_in(app, p.mel)
     page = text(mel.get(f"/rounds/{cohort.r.id}/join", query_string={"mentor_q": "mentor"}))
     assert all(f"Mentor {n}" in page for n in range(4))
     for mentor in cohort.mentors[:3]:
@@ -380,7 +375,7 @@ def test_a_preference_the_rules_refuse_says_why(app, p, cohort, who, message):
     services.add_preference(p.mel, cohort.r, cohort.mentors[0].id)
     services.add_exclusion(p.mel, cohort.r, cohort.mentors[1].id)
     target = {"mel": p.mel, "twice": cohort.mentors[0], "mona": p.mona, "excluded": cohort.mentors[1]}[who]
-    page = text(login(app, p.mel).post(f"/rounds/{cohort.r.id}/preferences", data={"mentor": target.id}))
+    page = text(log_in(app, p.mel).post(f"/rounds/{cohort.r.id}/preferences", data={"mentor": target.id}))
     assert message in error_of(page, "mentor_q").replace("&#39;", "'")
     assert ranked(p) == [(1, "Mentor 0")]
 
@@ -391,7 +386,7 @@ def test_only_a_mentee_names_preferred_mentors(p, cohort):
 
 
 def test_a_member_lists_people_never_to_be_paired_with(app, p, cohort):
-    mel = login(app, p.mel)
+    mel = log_in(app, p.mel)
     page = text(mel.get(f"/rounds/{cohort.r.id}/join", query_string={"other_q": "otto"}))
     assert "Otto Other" in page and "Dee Deactivated" not in text(
         mel.get(f"/rounds/{cohort.r.id}/join", query_string={"other_q": "dee"}))
@@ -413,13 +408,13 @@ def test_a_member_lists_people_never_to_be_paired_with(app, p, cohort):
 
 
 def test_the_member_search_answers_htmx_with_its_results_only(app, p, cohort):
-    page = text(login(app, p.mel).get(f"/rounds/{cohort.r.id}/join", query_string={"mentor_q": "Mentor 2"},
+    page = text(log_in(app, p.mel).get(f"/rounds/{cohort.r.id}/join", query_string={"mentor_q": "Mentor 2"},
                                       headers={"HX-Request": "true", "HX-Target": "mentor_results"}))
     assert "Mentor 2" in page and "<h1>" not in page and "Mentor 1" not in page
 
 
 def test_a_member_who_has_not_joined_cannot_name_anyone(app, p, cohort):
-    response = login(app, p.otto).post(f"/rounds/{cohort.r.id}/preferences", data={"mentor": cohort.mentors[0].id},
+    response = log_in(app, p.otto).post(f"/rounds/{cohort.r.id}/preferences", data={"mentor": cohort.mentors[0].id},
                                        follow_redirects=True)
     assert "Join the round first" in text(response) and not RoundPreference.select().exists()
 
@@ -502,5 +497,5 @@ def test_published_news_names_the_partners(app, p, mailbox):
 
 
 def test_round_news_has_its_own_choices_on_the_settings_page(app, p):
-    page = text(login(app, p.mel).get("/notifications/preferences"))
+    page = text(log_in(app, p.mel).get("/notifications/preferences"))
     assert "A pairing round opens for sign-ups" in page and "The pairs of a round you joined are out" in page

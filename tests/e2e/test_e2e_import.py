@@ -11,11 +11,9 @@ try:
 except ImportError:  # the site fixture skips (or fails under CI) with the reason
     expect = None
 
-from test_e2e_journeys import submit
+from test_e2e_journeys import follow, log_in, submit
 
 pytestmark = pytest.mark.csrf
-
-PASSWORD = "correct horse battery"  # make_member's default
 
 CSV = ("email,name,role\n"
        "ada@example.org,Ada Lovelace,member\n"
@@ -27,15 +25,10 @@ def test_csv_import_with_preview_then_confirm(site, make_member, mailbox, embedd
     make_member(name="Cora Coordinator", email="cora@example.org", role=User.COORDINATOR)
     make_member(name="Mia Member", email="mia@example.org")
     page = site.page
-    site.goto("/login")
-    page.get_by_label("Email").fill("cora@example.org")
-    page.get_by_label("Password").fill(PASSWORD)
-    submit(site, "Log in")
+    log_in(site, "cora@example.org")
 
     site.goto("/coordinator/members")
-    with page.expect_navigation():
-        page.get_by_role("link", name="Invite many at once").click()
-    site.check()
+    follow(site, "Invite many at once")
     page.get_by_label("Or upload a CSV file").set_input_files(
         files=[{"name": "people.csv", "mimeType": "text/csv", "buffer": CSV}])
     submit(site, "Preview")
@@ -63,10 +56,7 @@ def test_members_filters_follow_the_url(site, make_member, js):
     make_member(name="Dee Deactivated", active=False)
     make_member(name="Ann Active")
     page = site.page
-    site.goto("/login")
-    page.get_by_label("Email").fill("cora@example.org")
-    page.get_by_label("Password").fill(PASSWORD)
-    submit(site, "Log in")
+    log_in(site, "cora@example.org")
     site.goto("/coordinator/members")
     table = page.get_by_role("table").filter(has_text=re.compile(r"members? found"))
     expect(table).to_contain_text("Ann Active")

@@ -13,7 +13,7 @@ try:
 except ImportError:  # the site fixture skips (or fails under CI) with the reason
     expect = None
 
-from test_e2e_journeys import log_in, log_out, submit
+from test_e2e_journeys import follow, log_in, log_out, submit
 
 pytestmark = pytest.mark.csrf
 TEXT = "I lead a team of four for the first time and want to do it well."
@@ -30,9 +30,7 @@ def test_a_member_asks_to_leave_and_a_coordinator_confirms(site, make_member, to
     log_in(site, "mia@example.org")
     site.goto("/profile/edit")
     expect(page.get_by_role("link", name="Download my data")).to_have_attribute("href", "/profile/data.json")
-    with page.expect_navigation():
-        page.get_by_role("link", name="Delete my account").click()
-    site.check()
+    follow(site, "Delete my account")
     page.get_by_label("Your password").fill("not my password at all")
     submit(site, "Ask to delete my account")
     expect(page.get_by_label("Your password")).to_have_attribute("aria-invalid", "true")

@@ -14,7 +14,7 @@ try:
 except ImportError:  # the site fixture skips (or fails under CI) with the reason
     expect = None
 
-from test_e2e_journeys import log_in, log_out, submit
+from test_e2e_journeys import follow, log_in, log_out, submit
 
 pytestmark = pytest.mark.csrf
 
@@ -28,9 +28,7 @@ def test_a_coordinator_opens_a_round_and_a_member_joins_it(site, make_member, to
 
     log_in(site, "cora@example.org")
     site.goto("/coordinator/rounds")
-    with page.expect_navigation():
-        page.get_by_role("button", name="New round").click()
-    site.check()
+    submit(site, "New round")
     page.get_by_label("Name").fill("Spring 2027")
     page.get_by_label("Sign-ups open on").fill(day.isoformat())
     page.get_by_label("Sign-ups close on").fill((day + dt.timedelta(days=14)).isoformat())
@@ -54,9 +52,7 @@ def test_a_coordinator_opens_a_round_and_a_member_joins_it(site, make_member, to
     with page.expect_navigation():
         page.get_by_role("navigation", name="Main").get_by_role("link", name="Pairing round").click()
     site.check()
-    with page.expect_navigation():
-        page.get_by_role("link", name="Join Spring 2027").click()
-    site.check()
+    follow(site, "Join Spring 2027")
     expect(page.get_by_label("Leadership").nth(1)).to_be_checked()  # sought on her profile
     submit(site, "Join the round")
     expect(page.locator("#confirmed-error")).to_contain_text("Confirm that your profile is up to date")
@@ -75,9 +71,7 @@ def test_a_coordinator_opens_a_round_and_a_member_joins_it(site, make_member, to
         with page.expect_navigation():
             search.get_by_role("button", name="Search").click()
         site.check()
-    with page.expect_navigation():
-        page.get_by_role("button", name="Add Mona Mentor to my choices").click()
-    site.check()
+    submit(site, "Add Mona Mentor to my choices")
     expect(page.locator(".flashes")).to_contain_text("Mona Mentor is now one of your preferred mentors.")
     expect(page.locator("#preferences ol")).to_contain_text("Mona Mentor")
     assert [(p.rank, p.mentor_id) for p in RoundPreference.select()] == [(1, mona.id)]
